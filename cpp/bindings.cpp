@@ -1,0 +1,306 @@
+// The only file that knows Python: arrays to views (never copies), shape and
+// dtype checks, the GIL released for training, C++ errors to Python exceptions.
+#include <pybind11/pybind11.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sgdtune/train.hpp"
+
+namespace py = pybind11;
+using namespace sgdtune;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& msg) { throw std::invalid_argument(msg); }
+
+template <class T>
+const T* typed(const py::array& a, const char* name, py::ssize_t ndim) {
+    if (!a.dtype().is(py::dtype::of<T>()))
+        fail(std::string(name) + " must have dtype " + std::string(py::str(py::dtype::of<T>())) +
+             ", got " + std::string(py::str(a.dtype())));
+    if (a.ndim() != ndim) fail(std::string(name) + " must be " + std::to_string(ndim) + "-dimensional");
+    if (!(a.flags() & py::array::c_style)) fail(std::string(name) + " must be C-contiguous");
+    return static_cast<const T*>(a.data());
+}
+
+template <class T>
+T* typed_mut(py::array& a, const char* name, py::ssize_t ndim) {
+    typed<T>(a, name, ndim);
+    if (!a.writeable()) fail(std::string(name) + " must be writeable");
+    return static_cast<T*>(a.mutable_data());
+}
+
+void check_len(const py::array& a, py::ssize_t n, const char* name) {
+    if (a.shape(0) != n)
+        fail(std::string(name) + " has length " + std::to_string(a.shape(0)) + ", expected " + std::to_string(n));
+}
+
+const std::int64_t* row_indices(const py::array& a, std::int64_t n, const char* name) {
+    const auto* p = typed<std::int64_t>(a, name, 1);
+    for (py::ssize_t r = 0; r < a.shape(0); ++r)
+        if (p[r] < 0 || p[r] >= n) fail(std::string(name) + " holds a row index outside [0, n_samples)");
+    return p;
+}
+
+// Everything a training call needs besides X, checked against n, d and T.
+template <class T>
+struct Call {
+    TrainData td{};
+    ModelArrays<T> model{};
+};
+
+template <class T>
+Call<T> prepare(std::int64_t n, std::int64_t d, const py::array& y, const py::object& sample_weight,
+                const py::array& train_idx, const py::array& val_idx, py::array& coef, py::array& intercept,
+                const py::object& avg_coef, const py::object& avg_intercept, std::size_t n_specs) {
+    Call<T> c;
+    c.td.y = typed<double>(y, "y", 1);
+    check_len(y, n, "y");
+    if (!sample_weight.is_none()) {
+        py::array sw = sample_weight.cast<py::array>();
+        c.td.sample_weight = typed<double>(sw, "sample_weight", 1);
+        check_len(sw, n, "sample_weight");
+    }
+    c.td.train_idx = row_indices(train_idx, n, "train_idx");
+    c.td.n_train = train_idx.shape(0);
+    if (c.td.n_train == 0) fail("train_idx is empty: there is no row to train on");
+    c.td.val_idx = row_indices(val_idx, n, "val_idx");
+    c.td.n_val = val_idx.shape(0);
+
+    c.model.coef = typed_mut<T>(coef, "coef", 2);
+    const std::int64_t K = coef.shape(0);
+    if (coef.shape(1) != d) fail("coef must have shape (n_columns, n_features)");
+    if (static_cast<std::size_t>(K) != n_specs) fail("one column spec is needed per row of coef");
+    c.model.intercept = typed_mut<T>(intercept, "intercept", 1);
+    check_len(intercept, K, "intercept");
+    if (avg_coef.is_none() != avg_intercept.is_none())
+        fail("avg_coef and avg_intercept must both be given or both be None");
+    if (!avg_coef.is_none()) {
+        py::array ac = avg_coef.cast<py::array>(), ai = avg_intercept.cast<py::array>();
+        c.model.avg_coef = typed_mut<T>(ac, "avg_coef", 2);
+        if (ac.shape(0) != K || ac.shape(1) != d) fail("avg_coef must have the shape of coef");
+        c.model.avg_intercept = typed_mut<T>(ai, "avg_intercept", 1);
+        check_len(ai, K, "avg_intercept");
+    }
+    c.model.K = K;
+    c.model.d = d;
+    return c;
+}
+
+py::dict results_to_dict(const std::vector<ColumnResult>& res) {
+    const auto K = static_cast<py::ssize_t>(res.size());
+    py::array_t<std::int64_t> n_iter(K), diverged_epoch(K), status(K);
+    py::array_t<double> t(K), objective(K), score(K);
+    for (py::ssize_t k = 0; k < K; ++k) {
+        n_iter.mutable_at(k) = res[k].n_iter;
+        t.mutable_at(k) = res[k].t;
+        status.mutable_at(k) = static_cast<std::int64_t>(res[k].status);
+        diverged_epoch.mutable_at(k) = res[k].diverged_epoch;
+        objective.mutable_at(k) = res[k].objective;
+        score.mutable_at(k) = res[k].validation_score;
+    }
+    py::dict out;
+    out["n_iter"] = n_iter;
+    out["t"] = t;
+    out["status"] = status;
+    out["diverged_epoch"] = diverged_epoch;
+    out["objective"] = objective;
+    out["validation_score"] = score;
+    return out;
+}
+
+template <class T, class Data>
+py::dict run(const Data& X, const Call<T>& c, const std::vector<ColumnSpec>& specs, const TrainOptions& opt,
+             int n_threads) {
+    if (opt.batch_size < 1) fail("batch_size must be >= 1");
+    if (opt.max_iter < 1) fail("max_iter must be >= 1");
+    for (const auto& s : specs)
+        if (s.target_class < -1) fail("target_class must be >= -1");
+    StopToken stop;
+    stop.poll = [] {
+        py::gil_scoped_acquire gil;
+        return PyErr_CheckSignals() != 0;
+    };
+    std::vector<ColumnResult> res;
+    bool interrupted = false;
+    {
+        // Safe: every Python object was converted to a raw view above, and the
+        // caller keeps the arrays alive for the duration of this call.
+        py::gil_scoped_release release;
+        try {
+            res = train_model<T>(X, c.td, c.model, specs, opt, n_threads, stop);
+        } catch (const Interrupted&) {
+            interrupted = true;
+        }
+    }
+    if (interrupted) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+        throw py::error_already_set();
+    }
+    return results_to_dict(res);
+}
+
+template <class T>
+py::dict train_dense_t(const py::array& X, const py::array& y, const py::object& sw, const py::array& train_idx,
+                       const py::array& val_idx, py::array& coef, py::array& intercept,
+                       const py::object& avg_coef, const py::object& avg_intercept,
+                       const std::vector<ColumnSpec>& specs, const TrainOptions& opt, int n_threads) {
+    const T* data = typed<T>(X, "X", 2);
+    const std::int64_t n = X.shape(0), d = X.shape(1);
+    auto c = prepare<T>(n, d, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs.size());
+    return run<T>(DenseView<T>{data, n, d, d}, c, specs, opt, n_threads);
+}
+
+template <class T, class I>
+py::dict train_csr_t(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+                     std::int64_t d, const py::array& y, const py::object& sw, const py::array& train_idx,
+                     const py::array& val_idx, py::array& coef, py::array& intercept, const py::object& avg_coef,
+                     const py::object& avg_intercept, const std::vector<ColumnSpec>& specs,
+                     const TrainOptions& opt, int n_threads) {
+    const T* v = typed<T>(data, "X.data", 1);
+    const I* idx = typed<I>(indices, "X.indices", 1);
+    const I* ptr = typed<I>(indptr, "X.indptr", 1);
+    if (indptr.shape(0) != n + 1) fail("X.indptr must have n_samples + 1 entries");
+    if (ptr[0] != 0 || static_cast<py::ssize_t>(ptr[n]) != data.shape(0) || indices.shape(0) != data.shape(0))
+        fail("X.indptr does not match X.data and X.indices");
+    for (std::int64_t i = 0; i < n; ++i)
+        if (ptr[i + 1] < ptr[i]) fail("X.indptr must be non-decreasing");
+    for (py::ssize_t p = 0; p < indices.shape(0); ++p)
+        if (idx[p] < 0 || static_cast<std::int64_t>(idx[p]) >= d) fail("X.indices holds a column outside [0, n_features)");
+    auto c = prepare<T>(n, d, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs.size());
+    return run<T>(CsrView<T, I>{v, idx, ptr, n, d}, c, specs, opt, n_threads);
+}
+
+py::dict train_dense(const py::array& X, const py::array& y, const py::object& sw, const py::array& train_idx,
+                     const py::array& val_idx, py::array& coef, py::array& intercept, const py::object& avg_coef,
+                     const py::object& avg_intercept, const std::vector<ColumnSpec>& specs,
+                     const TrainOptions& opt, int n_threads) {
+    if (X.dtype().is(py::dtype::of<float>()))
+        return train_dense_t<float>(X, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs,
+                                    opt, n_threads);
+    if (X.dtype().is(py::dtype::of<double>()))
+        return train_dense_t<double>(X, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs,
+                                     opt, n_threads);
+    fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
+}
+
+py::dict train_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+                   std::int64_t d, const py::array& y, const py::object& sw, const py::array& train_idx,
+                   const py::array& val_idx, py::array& coef, py::array& intercept, const py::object& avg_coef,
+                   const py::object& avg_intercept, const std::vector<ColumnSpec>& specs,
+                   const TrainOptions& opt, int n_threads) {
+    const bool f32 = data.dtype().is(py::dtype::of<float>());
+    if (!f32 && !data.dtype().is(py::dtype::of<double>()))
+        fail("X.data must have dtype float32 or float64, got " + std::string(py::str(data.dtype())));
+    const bool i32 = indices.dtype().is(py::dtype::of<std::int32_t>());
+    if (!i32 && !indices.dtype().is(py::dtype::of<std::int64_t>()))
+        fail("X.indices must have dtype int32 or int64, got " + std::string(py::str(indices.dtype())));
+#define SGDTUNE_CSR(T, I)                                                                                    \
+    return train_csr_t<T, I>(data, indices, indptr, n, d, y, sw, train_idx, val_idx, coef, intercept, avg_coef, \
+                             avg_intercept, specs, opt, n_threads)
+    if (f32 && i32) SGDTUNE_CSR(float, std::int32_t);
+    if (f32) SGDTUNE_CSR(float, std::int64_t);
+    if (i32) SGDTUNE_CSR(double, std::int32_t);
+    SGDTUNE_CSR(double, std::int64_t);
+#undef SGDTUNE_CSR
+}
+
+template <class F>
+py::array_t<double> map_loss(LossKind kind, double epsilon, const py::array_t<double>& p,
+                             const py::array_t<double>& y, F f) {
+    if (p.size() != y.size()) fail("p and y must have the same size");
+    py::array_t<double> out(p.size());
+    auto pp = p.unchecked(), yy = y.unchecked();
+    auto o = out.mutable_unchecked<1>();
+    if (p.ndim() != 1 || y.ndim() != 1) fail("p and y must be 1-dimensional");
+    with_loss(kind, epsilon, [&](const auto& loss) {
+        for (py::ssize_t i = 0; i < p.size(); ++i) o(i) = f(loss, pp(i), yy(i));
+    });
+    return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "sgdtune's compiled core (private; use the sgdtune package)";
+
+    py::enum_<LossKind>(m, "Loss")
+        .value("hinge", LossKind::hinge)
+        .value("log_loss", LossKind::log_loss)
+        .value("modified_huber", LossKind::modified_huber)
+        .value("squared_hinge", LossKind::squared_hinge)
+        .value("perceptron", LossKind::perceptron)
+        .value("squared_error", LossKind::squared_error)
+        .value("huber", LossKind::huber)
+        .value("epsilon_insensitive", LossKind::epsilon_insensitive)
+        .value("squared_epsilon_insensitive", LossKind::squared_epsilon_insensitive);
+    py::enum_<PenaltyKind>(m, "Penalty")
+        .value("none", PenaltyKind::none)
+        .value("l2", PenaltyKind::l2)
+        .value("l1", PenaltyKind::l1)
+        .value("elasticnet", PenaltyKind::elasticnet);
+    py::enum_<ScheduleKind>(m, "Schedule")
+        .value("constant", ScheduleKind::constant)
+        .value("optimal", ScheduleKind::optimal)
+        .value("invscaling", ScheduleKind::invscaling)
+        .value("adaptive", ScheduleKind::adaptive)
+        .value("pa1", ScheduleKind::pa1)
+        .value("pa2", ScheduleKind::pa2);
+
+    py::class_<ColumnSpec>(m, "ColumnSpec")
+        .def(py::init<>())
+        .def_readwrite("loss", &ColumnSpec::loss)
+        .def_readwrite("epsilon", &ColumnSpec::epsilon)
+        .def_readwrite("penalty", &ColumnSpec::penalty)
+        .def_readwrite("alpha", &ColumnSpec::alpha)
+        .def_readwrite("l1_ratio", &ColumnSpec::l1_ratio)
+        .def_readwrite("schedule", &ColumnSpec::schedule)
+        .def_readwrite("eta0", &ColumnSpec::eta0)
+        .def_readwrite("power_t", &ColumnSpec::power_t)
+        .def_readwrite("weight_pos", &ColumnSpec::weight_pos)
+        .def_readwrite("weight_neg", &ColumnSpec::weight_neg)
+        .def_readwrite("target_class", &ColumnSpec::target_class)
+        .def_readwrite("average", &ColumnSpec::average);
+
+    py::class_<TrainOptions>(m, "TrainOptions")
+        .def(py::init<>())
+        .def_readwrite("max_iter", &TrainOptions::max_iter)
+        .def_readwrite("tol", &TrainOptions::tol)
+        .def_readwrite("use_tol", &TrainOptions::use_tol)
+        .def_readwrite("n_iter_no_change", &TrainOptions::n_iter_no_change)
+        .def_readwrite("early_stopping", &TrainOptions::early_stopping)
+        .def_readwrite("batch_size", &TrainOptions::batch_size)
+        .def_readwrite("shuffle", &TrainOptions::shuffle)
+        .def_readwrite("seed", &TrainOptions::seed)
+        .def_readwrite("intercept_decay", &TrainOptions::intercept_decay)
+        .def_readwrite("fit_intercept", &TrainOptions::fit_intercept)
+        .def_readwrite("t_start", &TrainOptions::t_start);
+
+    m.def("train_dense", &train_dense, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"),
+          py::arg("val_idx"), py::arg("coef"), py::arg("intercept"), py::arg("avg_coef"), py::arg("avg_intercept"),
+          py::arg("specs"), py::arg("options"), py::arg("n_threads") = 1,
+          "Train the rows of coef (in place) on dense C-contiguous X.");
+    m.def("train_csr", &train_csr, py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n_samples"),
+          py::arg("n_features"), py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"), py::arg("val_idx"),
+          py::arg("coef"), py::arg("intercept"), py::arg("avg_coef"), py::arg("avg_intercept"), py::arg("specs"),
+          py::arg("options"), py::arg("n_threads") = 1, "Train the rows of coef (in place) on CSR X.");
+
+    m.def(
+        "loss_value",
+        [](LossKind kind, double epsilon, const py::array_t<double>& p, const py::array_t<double>& y) {
+            return map_loss(kind, epsilon, p, y, [](const auto& l, double a, double b) { return l.loss(a, b); });
+        },
+        py::arg("loss"), py::arg("epsilon"), py::arg("p"), py::arg("y"));
+    m.def(
+        "loss_derivative",
+        [](LossKind kind, double epsilon, const py::array_t<double>& p, const py::array_t<double>& y) {
+            return map_loss(kind, epsilon, p, y, [](const auto& l, double a, double b) { return l.dloss(a, b); });
+        },
+        py::arg("loss"), py::arg("epsilon"), py::arg("p"), py::arg("y"));
+    m.def("optimal_t0", &optimal_t0, py::arg("loss"), py::arg("epsilon"), py::arg("alpha"));
+}

@@ -1,0 +1,123 @@
+// A block: K weight columns over d features, trained together on one stream of
+// mini-batches. Column k's true weights are scale[k] * W[:, k], so an L2 shrink
+// is one multiplication of scale[k]. Its averaged iterate (ASGD) is kept as
+// (Z[:, k] + avg_a[k] * W[:, k]) / avg_b[k], which a sparse step updates in
+// O(non-zeros) (the representation of Xu, "Towards optimal one pass large scale
+// learning with averaged stochastic gradient descent", 2011).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace sgdtune {
+
+// Caller-owned model arrays, one row per column (the scikit-learn layout
+// coef_[k, j]). avg_coef and avg_intercept may be null when nothing averages.
+template <class T>
+struct ModelArrays {
+    T* coef;            // K x d
+    T* intercept;       // K
+    T* avg_coef;        // K x d or null
+    T* avg_intercept;   // K or null
+    std::int64_t K, d;
+};
+
+template <class T>
+struct Block {
+    std::int64_t d = 0, K = 0;
+    std::vector<T> W;  // d x K, row-major
+    std::vector<double> scale, intercept;
+    bool averaging = false;
+    std::vector<T> Z;
+    std::vector<double> avg_a, avg_b, avg_intercept;
+    std::vector<T> Q;         // L1: penalty each weight has received (d x K)
+    std::vector<double> u;    // L1: penalty each weight could have received
+
+    // Columns [k0, k0 + K) of the caller's arrays.
+    Block(const ModelArrays<T>& m, std::int64_t k0, std::int64_t K_, bool with_l1)
+        : d(m.d), K(K_), W(static_cast<std::size_t>(m.d * K_)), scale(K_, 1.0), intercept(K_),
+          averaging(m.avg_coef != nullptr), avg_a(K_, 0.0), avg_b(K_, 1.0), avg_intercept(K_, 0.0),
+          u(K_, 0.0) {
+        for (std::int64_t k = 0; k < K; ++k) {
+            const T* src = m.coef + (k0 + k) * d;
+            for (std::int64_t j = 0; j < d; ++j) W[j * K + k] = src[j];
+            intercept[k] = static_cast<double>(m.intercept[k0 + k]);
+        }
+        if (averaging) {
+            Z.assign(static_cast<std::size_t>(d * K), T(0));
+            for (std::int64_t k = 0; k < K; ++k) {
+                const T* src = m.avg_coef + (k0 + k) * d;
+                for (std::int64_t j = 0; j < d; ++j) Z[j * K + k] = src[j];
+                avg_intercept[k] = static_cast<double>(m.avg_intercept[k0 + k]);
+            }
+        }
+        if (with_l1) Q.assign(static_cast<std::size_t>(d * K), T(0));
+    }
+
+    double weight(std::int64_t j, std::int64_t k) const { return scale[k] * static_cast<double>(W[j * K + k]); }
+
+    // Rewrites the averaged iterate of column k as Z[:, k] alone (a = 0, b = 1).
+    void fold_average(std::int64_t k) {
+        if (!averaging) return;
+        const double a = avg_a[k], inv_b = 1.0 / avg_b[k];
+        for (std::int64_t j = 0; j < d; ++j) {
+            const std::int64_t q = j * K + k;
+            Z[q] = static_cast<T>((static_cast<double>(Z[q]) + a * static_cast<double>(W[q])) * inv_b);
+        }
+        avg_a[k] = 0.0;
+        avg_b[k] = 1.0;
+    }
+
+    // Moves column k's scale into its weights (called when the scale gets tiny).
+    void renormalise(std::int64_t k) {
+        fold_average(k);
+        const double s = scale[k];
+        for (std::int64_t j = 0; j < d; ++j) W[j * K + k] = static_cast<T>(s * static_cast<double>(W[j * K + k]));
+        scale[k] = 1.0;
+    }
+
+    // Starts the average of column k at the current iterate.
+    void start_average(std::int64_t k) {
+        for (std::int64_t j = 0; j < d; ++j) Z[j * K + k] = T(0);
+        avg_a[k] = scale[k];
+        avg_b[k] = 1.0;
+        avg_intercept[k] = intercept[k];
+    }
+
+    // One averaging step: avg <- (1 - 1/m) avg + (1/m) w, O(1).
+    void average_step(std::int64_t k, double m) {
+        if (m <= 1.0) {
+            start_average(k);
+            return;
+        }
+        const double mu = 1.0 / m;
+        avg_b[k] /= (1.0 - mu);
+        avg_a[k] += mu * scale[k] * avg_b[k];
+        avg_intercept[k] += (intercept[k] - avg_intercept[k]) * mu;
+    }
+
+    bool column_finite(std::int64_t k) const {
+        if (!std::isfinite(intercept[k]) || !std::isfinite(scale[k])) return false;
+        for (std::int64_t j = 0; j < d; ++j)
+            if (!std::isfinite(static_cast<double>(W[j * K + k]))) return false;
+        return true;
+    }
+
+    // Writes the block back into columns [k0, k0 + K) of the caller's arrays.
+    void store(const ModelArrays<T>& m, std::int64_t k0) {
+        for (std::int64_t k = 0; k < K; ++k) {
+            T* dst = m.coef + (k0 + k) * d;
+            for (std::int64_t j = 0; j < d; ++j) dst[j] = static_cast<T>(weight(j, k));
+            m.intercept[k0 + k] = static_cast<T>(intercept[k]);
+            if (averaging) {
+                fold_average(k);
+                T* adst = m.avg_coef + (k0 + k) * d;
+                for (std::int64_t j = 0; j < d; ++j) adst[j] = Z[j * K + k];
+                m.avg_intercept[k0 + k] = static_cast<T>(avg_intercept[k]);
+            }
+        }
+    }
+};
+
+}  // namespace sgdtune

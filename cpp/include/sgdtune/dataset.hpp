@@ -1,0 +1,187 @@
+// Read-only views of the training data and the row kernels the trainer uses.
+//
+// Every kernel works on a block's weights stored d x K row-major (the K weights
+// of feature j are contiguous). The order of every floating-point sum is fixed
+// and does not depend on K: a dense dot product keeps eight partial sums
+// (feature j goes to lane j mod 8, in increasing j) combined as
+// ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)); a sparse one adds the non-zeros in storage
+// order. So a column's numbers are the same whichever other columns share its
+// block, and the single-column loops can still be vectorised.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sgdtune {
+
+template <class T>
+struct DenseView {
+    const T* data;
+    std::int64_t n, d, stride;  // stride: elements between consecutive rows
+    const T* row(std::int64_t i) const { return data + i * stride; }
+};
+
+template <class T, class I>
+struct CsrView {
+    const T* data;
+    const I* indices;
+    const I* indptr;
+    std::int64_t n, d;
+};
+
+constexpr int kLanes = 8;
+
+template <class T>
+inline T combine_lanes(const T* l, std::int64_t step) {
+    return ((l[0] + l[step]) + (l[2 * step] + l[3 * step])) +
+           ((l[4 * step] + l[5 * step]) + (l[6 * step] + l[7 * step]));
+}
+
+// out[k] = sum_j x_ij W[j, k] for k < K. `acc` is scratch of kLanes * K.
+template <class T>
+inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
+                    double* out) {
+    const T* x = X.row(i);
+    const std::int64_t d = X.d;
+    if (K == 1) {
+        T l[kLanes] = {};
+        std::int64_t j = 0;
+        for (; j + kLanes <= d; j += kLanes)
+            for (int q = 0; q < kLanes; ++q) l[q] += x[j + q] * W[j + q];
+        for (; j < d; ++j) l[j % kLanes] += x[j] * W[j];
+        out[0] = static_cast<double>(combine_lanes(l, 1));
+        return;
+    }
+    for (std::int64_t q = 0; q < kLanes * K; ++q) acc[q] = T(0);
+    for (std::int64_t j = 0; j < d; ++j) {
+        const T xj = x[j];
+        T* a = acc + (j % kLanes) * K;
+        const T* w = W + j * K;
+        for (std::int64_t k = 0; k < K; ++k) a[k] += xj * w[k];
+    }
+    for (std::int64_t k = 0; k < K; ++k) out[k] = static_cast<double>(combine_lanes(acc + k, K));
+}
+
+template <class T, class I>
+inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
+                    double* out) {
+    const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
+    const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
+    if (K == 1) {
+        T s = T(0);
+        for (std::int64_t p = b; p < e; ++p) s += X.data[p] * W[X.indices[p]];
+        out[0] = static_cast<double>(s);
+        return;
+    }
+    for (std::int64_t k = 0; k < K; ++k) acc[k] = T(0);
+    for (std::int64_t p = b; p < e; ++p) {
+        const T v = X.data[p];
+        const T* w = W + static_cast<std::int64_t>(X.indices[p]) * K;
+        for (std::int64_t k = 0; k < K; ++k) acc[k] += v * w[k];
+    }
+    for (std::int64_t k = 0; k < K; ++k) out[k] = static_cast<double>(acc[k]);
+}
+
+// W[j, k] += c[k] * x_ij; with Z, also Z[j, k] -= a[k] * (c[k] * x_ij), which keeps
+// an averaged iterate stored as (Z + a * W) / b unchanged by the step.
+template <class T>
+inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
+                    T* Z, const T* a) {
+    const T* x = X.row(i);
+    const std::int64_t d = X.d;
+    if (K == 1) {
+        const T c0 = c[0];
+        if (Z == nullptr) {
+            for (std::int64_t j = 0; j < d; ++j) W[j] += c0 * x[j];
+        } else {
+            const T a0 = a[0];
+            for (std::int64_t j = 0; j < d; ++j) {
+                const T delta = c0 * x[j];
+                W[j] += delta;
+                Z[j] -= a0 * delta;
+            }
+        }
+        return;
+    }
+    for (std::int64_t j = 0; j < d; ++j) {
+        const T xj = x[j];
+        T* w = W + j * K;
+        if (Z == nullptr) {
+            for (std::int64_t k = 0; k < K; ++k) w[k] += c[k] * xj;
+        } else {
+            T* z = Z + j * K;
+            for (std::int64_t k = 0; k < K; ++k) {
+                const T delta = c[k] * xj;
+                w[k] += delta;
+                z[k] -= a[k] * delta;
+            }
+        }
+    }
+}
+
+template <class T, class I>
+inline void row_add(const CsrView<T, I>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
+                    T* Z, const T* a) {
+    const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
+    const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
+    for (std::int64_t p = b; p < e; ++p) {
+        const T v = X.data[p];
+        const std::int64_t off = static_cast<std::int64_t>(X.indices[p]) * K;
+        T* w = W + off;
+        if (Z == nullptr) {
+            for (std::int64_t k = 0; k < K; ++k) w[k] += c[k] * v;
+        } else {
+            T* z = Z + off;
+            for (std::int64_t k = 0; k < K; ++k) {
+                const T delta = c[k] * v;
+                w[k] += delta;
+                z[k] -= a[k] * delta;
+            }
+        }
+    }
+}
+
+template <class T>
+inline double row_sqnorm(const DenseView<T>& X, std::int64_t i) {
+    const T* x = X.row(i);
+    double s = 0.0;
+    for (std::int64_t j = 0; j < X.d; ++j) s += static_cast<double>(x[j]) * x[j];
+    return s;
+}
+
+template <class T, class I>
+inline double row_sqnorm(const CsrView<T, I>& X, std::int64_t i) {
+    double s = 0.0;
+    for (auto p = X.indptr[i]; p < X.indptr[i + 1]; ++p) s += static_cast<double>(X.data[p]) * X.data[p];
+    return s;
+}
+
+// Asks the memory system for row i ahead of its use (shuffled rows are otherwise
+// limited by memory latency).
+template <class T>
+inline void row_prefetch(const DenseView<T>& X, std::int64_t i) {
+    const char* p = reinterpret_cast<const char*>(X.row(i));
+    std::int64_t bytes = X.d * static_cast<std::int64_t>(sizeof(T));
+    if (bytes > 2048) bytes = 2048;  // the hardware streams the rest of a long row
+    for (std::int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+}
+
+template <class T, class I>
+inline void row_prefetch(const CsrView<T, I>& X, std::int64_t i) {
+    const auto b = X.indptr[i];
+    __builtin_prefetch(X.data + b);
+    __builtin_prefetch(X.indices + b);
+}
+
+// Calls f(j) for each feature stored in row i (every feature for dense rows).
+template <class T, class I, class F>
+inline void row_features(const CsrView<T, I>& X, std::int64_t i, F&& f) {
+    for (auto p = X.indptr[i]; p < X.indptr[i + 1]; ++p) f(static_cast<std::int64_t>(X.indices[p]));
+}
+
+template <class T>
+constexpr bool is_dense(const DenseView<T>&) { return true; }
+template <class T, class I>
+constexpr bool is_dense(const CsrView<T, I>&) { return false; }
+
+}  // namespace sgdtune

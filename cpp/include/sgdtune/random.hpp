@@ -1,0 +1,55 @@
+// Seeded random numbers for shuffling. xoshiro256** (Blackman and Vigna, 2018)
+// seeded through splitmix64, so the same seed gives the same stream on every
+// platform and in every thread.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+namespace sgdtune {
+
+class Rng {
+public:
+    explicit Rng(std::uint64_t seed) {
+        std::uint64_t x = seed;
+        for (auto& s : s_) {
+            x += 0x9E3779B97F4A7C15ULL;
+            std::uint64_t z = x;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+            s = z ^ (z >> 31);
+        }
+    }
+
+    std::uint64_t next() {
+        const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+        const std::uint64_t t = s_[1] << 17;
+        s_[2] ^= s_[0];
+        s_[3] ^= s_[1];
+        s_[1] ^= s_[2];
+        s_[0] ^= s_[3];
+        s_[2] ^= t;
+        s_[3] = rotl(s_[3], 45);
+        return result;
+    }
+
+    // A number in [0, n), by Lemire's multiply-shift (bias below n / 2^64).
+    std::uint64_t below(std::uint64_t n) {
+        return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64);
+    }
+
+private:
+    static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+    std::uint64_t s_[4];
+};
+
+// Fisher-Yates shuffle of a[0..n).
+template <class I>
+void shuffle(I* a, std::int64_t n, Rng& rng) {
+    for (std::int64_t i = n - 1; i > 0; --i) {
+        const auto j = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(i) + 1));
+        std::swap(a[i], a[j]);
+    }
+}
+
+}  // namespace sgdtune

@@ -1,0 +1,433 @@
+// The block trainer: epochs of mini-batch SGD over one shuffled stream of rows,
+// updating all K columns of a block from each batch.
+//
+// One step on a batch B of b rows, for each column k (scikit-learn's per-sample
+// algorithm when b = 1):
+//   p_i   = w . x_i + intercept                        (weights before the step)
+//   g_i   = clip(dloss(p_i, y_i), 1e12) * class_weight(y_i) * sample_weight_i
+//   w    <- max(0, 1 - eta (1 - l1_ratio) alpha) w - eta / b * sum_i g_i x_i
+//   intercept <- intercept - eta / b * sum_i g_i * intercept_decay
+//   average step (from update `average` on), then the cumulative L1 penalty.
+// The training objective reported per epoch is the mean loss over the epoch's
+// predictions plus the penalty at the epoch's end; training of a column stops
+// when it fails to improve by `tol` for `n_iter_no_change` epochs.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+#include <vector>
+
+#include "block.hpp"
+#include "dataset.hpp"
+#include "loss.hpp"
+#include "penalty.hpp"
+#include "random.hpp"
+#include "schedule.hpp"
+
+namespace sgdtune {
+
+// Hyperparameters and target of one column.
+struct ColumnSpec {
+    LossKind loss = LossKind::hinge;
+    double epsilon = 0.1;
+    PenaltyKind penalty = PenaltyKind::l2;
+    double alpha = 1e-4, l1_ratio = 0.15;
+    ScheduleKind schedule = ScheduleKind::optimal;
+    double eta0 = 0.01, power_t = 0.5;
+    double weight_pos = 1.0, weight_neg = 1.0;  // class weights of the +1 and -1 targets
+    int target_class = -1;  // >= 0: target is +1 where y == target_class, else -1; -1: regression
+    std::int64_t average = 0;  // 0: no averaging; else the update from which to average
+};
+
+// Options shared by the columns of a block.
+struct TrainOptions {
+    std::int64_t max_iter = 1000;
+    double tol = 1e-3;
+    bool use_tol = true;
+    std::int64_t n_iter_no_change = 5;
+    bool early_stopping = false;
+    std::int64_t batch_size = 1;
+    bool shuffle = true;
+    std::uint64_t seed = 0;
+    double intercept_decay = 1.0;
+    bool fit_intercept = true;
+    double t_start = 1.0;  // update counter at the start (continues across partial_fit)
+};
+
+// Training rows and targets. Rows are indices into X, so folds and validation
+// splits never copy X.
+struct TrainData {
+    const double* y;              // n targets (class codes for classification columns)
+    const double* sample_weight;  // n, or null for all ones
+    const std::int64_t* train_idx;
+    std::int64_t n_train;
+    const std::int64_t* val_idx;  // early-stopping rows (may be empty)
+    std::int64_t n_val;
+};
+
+enum class ColumnStatus : int { ok = 0, diverged = 1 };
+
+struct ColumnResult {
+    std::int64_t n_iter = 0;        // epochs run
+    double t = 1.0;                 // update counter at the end
+    ColumnStatus status = ColumnStatus::ok;
+    std::int64_t diverged_epoch = 0;  // 1-based epoch where non-finite values appeared
+    double objective = 0.0;         // last epoch's training objective
+    double validation_score = 0.0;  // last epoch's validation score (early stopping)
+};
+
+struct Interrupted : std::runtime_error {
+    Interrupted() : std::runtime_error("training interrupted") {}
+};
+
+// Cooperative cancellation. `poll` (may be empty) is called only from the thread
+// that created the token, at most every ~50 ms, and returns true to stop.
+struct StopToken {
+    std::atomic<bool> requested{false};
+    std::function<bool()> poll;
+    std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+
+    bool stop_requested() const { return requested.load(std::memory_order_relaxed); }
+    void maybe_poll() {
+        if (!poll) return;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::milliseconds(50)) return;
+        last = now;
+        if (poll()) requested.store(true, std::memory_order_relaxed);
+    }
+};
+
+namespace detail {
+
+struct ColumnState {
+    ColumnSpec spec;
+    Schedule sched;
+    double l1_ratio = 0.0;
+    double t = 1.0;
+    bool active = true;
+    double sumloss = 0.0;
+    double best_objective = std::numeric_limits<double>::infinity();
+    double best_score = -std::numeric_limits<double>::infinity();
+    std::int64_t no_improvement = 0;
+    ColumnResult result;
+
+    double target(double y) const {
+        if (spec.target_class < 0) return y;
+        return y == static_cast<double>(spec.target_class) ? 1.0 : -1.0;
+    }
+    double class_weight(double target_value) const {
+        if (spec.target_class < 0) return 1.0;
+        return target_value > 0.0 ? spec.weight_pos : spec.weight_neg;
+    }
+    bool averaging_at(double t_now) const {
+        return spec.average > 0 && static_cast<double>(spec.average) <= t_now;
+    }
+};
+
+constexpr double kMaxDloss = 1e12;
+constexpr int kPrefetchAhead = 8;
+
+// Per-row step coefficients of one column for a batch, and its loss sum.
+// coef[r] is the multiplier of x_r in the step (before dividing by the scale).
+template <class Loss>
+bool column_coefficients(const Loss& loss, const ColumnState& c, double eta, const double* P,
+                         std::int64_t stride, const double* targets, const double* weights,
+                         const double* sqnorms, std::int64_t bsz, double* coef, double& sumloss) {
+    const ScheduleKind kind = c.spec.schedule;
+    const double inv_b = 1.0 / static_cast<double>(bsz);
+    bool finite = true;
+    for (std::int64_t r = 0; r < bsz; ++r) {
+        const double p = P[r * stride];
+        if (!std::isfinite(p)) finite = false;
+        const double y = c.target(targets[r]);
+        const double lv = loss.loss(p, y);
+        sumloss += lv;
+        double update;
+        if (kind == ScheduleKind::pa1 || kind == ScheduleKind::pa2) {
+            const double sq = sqnorms[r];
+            if (kind == ScheduleKind::pa1)
+                update = sq == 0.0 ? 0.0 : std::min(c.spec.eta0, lv / sq);
+            else
+                update = lv / (sq + 0.5 / c.spec.eta0);
+            if (c.spec.target_class >= 0)
+                update *= y;
+            else if (y - p < 0.0)
+                update = -update;
+        } else {
+            double g = loss.dloss(p, y);
+            g = std::clamp(g, -kMaxDloss, kMaxDloss);
+            update = -eta * g;
+        }
+        coef[r] = update * c.class_weight(y) * weights[r] * inv_b;
+    }
+    return finite;
+}
+
+inline double column_penalty(const ColumnState& c, double sq, double l1) {
+    if (c.spec.penalty == PenaltyKind::none) return 0.0;
+    return c.spec.alpha * ((1.0 - c.l1_ratio) * 0.5 * sq + c.l1_ratio * l1);
+}
+
+}  // namespace detail
+
+// Trains every column of `block` (single-threaded). Returns one result per
+// column. Throws Interrupted when `stop` is requested.
+template <class T, class Data>
+std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<T>& block,
+                                      const std::vector<ColumnSpec>& specs, const TrainOptions& opt,
+                                      StopToken& stop, bool may_poll) {
+    using detail::ColumnState;
+    const std::int64_t K = block.K, d = block.d;
+    if (static_cast<std::int64_t>(specs.size()) != K) throw std::invalid_argument("one spec per column");
+    const std::int64_t n_train = td.n_train;
+    const std::int64_t b = std::max<std::int64_t>(1, std::min(opt.batch_size, n_train));
+
+    std::vector<ColumnState> cols(static_cast<std::size_t>(K));
+    bool any_l1 = false, any_pa = false;
+    for (std::int64_t k = 0; k < K; ++k) {
+        auto& c = cols[k];
+        c.spec = specs[k];
+        c.l1_ratio = effective_l1_ratio(c.spec.penalty, c.spec.l1_ratio);
+        c.t = opt.t_start;
+        const double t0 = c.spec.schedule == ScheduleKind::optimal
+                              ? optimal_t0(c.spec.loss, c.spec.epsilon, c.spec.alpha)
+                              : 0.0;
+        c.sched = Schedule{c.spec.schedule, c.spec.eta0, c.spec.power_t, c.spec.alpha, t0, c.spec.eta0};
+        any_l1 = any_l1 || has_l1(c.spec.penalty);
+        any_pa = any_pa || is_passive_aggressive(c.spec.schedule);
+        c.result.t = c.t;
+    }
+    if (any_l1 && block.Q.empty()) block.Q.assign(static_cast<std::size_t>(d * K), T(0));
+
+    std::vector<std::int64_t> order(td.train_idx, td.train_idx + n_train);
+    Rng rng(opt.seed);
+
+    // Scratch, allocated once.
+    std::vector<double> P(static_cast<std::size_t>(b * K)), C(static_cast<std::size_t>(b * K));
+    std::vector<double> targets(b), weights(b), sqnorms(any_pa ? b : 0), colbuf(b), etas(K);
+    std::vector<T> acc(static_cast<std::size_t>(kLanes * K)), cscaled(K), ascaled(K);
+    std::vector<std::int64_t> stamp(is_dense(X) ? 0 : d, -1), touched;
+    std::int64_t batch_no = 0;
+
+    auto validation_score = [&](std::int64_t k, std::vector<double>& pbuf) -> double {
+        // Scores the averaged weights when averaging has started, else the current ones.
+        ColumnState& c = cols[k];
+        const bool avg = block.averaging && c.averaging_at(c.t - 1.0);
+        double num = 0.0, den = 0.0, ysum = 0.0;
+        const bool clf = c.spec.target_class >= 0;
+        for (std::int64_t r = 0; r < td.n_val; ++r) {
+            const std::int64_t i = td.val_idx[r];
+            row_dot(X, i, avg ? block.Z.data() : block.W.data(), K, acc.data(), pbuf.data());
+            const double p = avg ? pbuf[k] + block.avg_intercept[k]
+                                 : block.scale[k] * pbuf[k] + block.intercept[k];
+            const double y = c.target(td.y[i]);
+            const double w = td.sample_weight ? td.sample_weight[i] : 1.0;
+            den += w;
+            if (clf) {
+                num += w * (((p > 0.0) ? 1.0 : -1.0) == y ? 1.0 : 0.0);
+            } else {
+                num += w * (y - p) * (y - p);
+                ysum += w * y;
+            }
+        }
+        if (clf) return den > 0.0 ? num / den : 0.0;
+        const double ymean = den > 0.0 ? ysum / den : 0.0;
+        double tot = 0.0;
+        for (std::int64_t r = 0; r < td.n_val; ++r) {
+            const std::int64_t i = td.val_idx[r];
+            const double y = td.y[i];
+            const double w = td.sample_weight ? td.sample_weight[i] : 1.0;
+            tot += w * (y - ymean) * (y - ymean);
+        }
+        if (tot == 0.0) return num == 0.0 ? 1.0 : 0.0;
+        return 1.0 - num / tot;
+    };
+    std::vector<double> pval(K);
+
+    auto diverge = [&](ColumnState& c, std::int64_t epoch) {
+        c.active = false;
+        c.result.status = ColumnStatus::diverged;
+        c.result.diverged_epoch = epoch + 1;
+        c.result.n_iter = epoch + 1;
+    };
+
+    for (std::int64_t epoch = 0; epoch < opt.max_iter; ++epoch) {
+        bool any_active = false;
+        for (auto& c : cols) any_active = any_active || c.active;
+        if (!any_active) break;
+        if (opt.shuffle) shuffle(order.data(), n_train, rng);
+        for (auto& c : cols) c.sumloss = 0.0;
+
+        for (std::int64_t start = 0; start < n_train; start += b, ++batch_no) {
+            if (stop.stop_requested()) throw Interrupted();
+            if (may_poll && (batch_no & 63) == 0) {
+                stop.maybe_poll();
+                if (stop.stop_requested()) throw Interrupted();
+            }
+            const std::int64_t bsz = std::min(b, n_train - start);
+            const std::int64_t* rows = order.data() + start;
+
+            // Forward pass: P[r, k] = w_k . x_r + intercept_k.
+            for (std::int64_t r = 0; r < bsz; ++r) {
+                if (start + r + detail::kPrefetchAhead < n_train)
+                    row_prefetch(X, rows[r + detail::kPrefetchAhead]);
+                const std::int64_t i = rows[r];
+                row_dot(X, i, block.W.data(), K, acc.data(), P.data() + r * K);
+                targets[r] = td.y[i];
+                weights[r] = td.sample_weight ? td.sample_weight[i] : 1.0;
+                if (any_pa) sqnorms[r] = row_sqnorm(X, i);
+            }
+            for (std::int64_t r = 0; r < bsz; ++r)
+                for (std::int64_t k = 0; k < K; ++k)
+                    P[r * K + k] = block.scale[k] * P[r * K + k] + block.intercept[k];
+
+            // Per-column coefficients, rates and the L2 shrink.
+            bool any_update = false;
+            for (std::int64_t k = 0; k < K; ++k) {
+                ColumnState& c = cols[k];
+                if (!c.active) {
+                    for (std::int64_t r = 0; r < bsz; ++r) C[r * K + k] = 0.0;
+                    continue;
+                }
+                const double eta = c.sched.eta(c.t);
+                etas[k] = eta;
+                const bool finite = with_loss(c.spec.loss, c.spec.epsilon, [&](const auto& loss) {
+                    return detail::column_coefficients(loss, c, eta, P.data() + k, K, targets.data(),
+                                                       weights.data(), sqnorms.data(), bsz,
+                                                       colbuf.data(), c.sumloss);
+                });
+                if (!finite) {
+                    diverge(c, epoch);
+                    for (std::int64_t r = 0; r < bsz; ++r) C[r * K + k] = 0.0;
+                    continue;
+                }
+                for (std::int64_t r = 0; r < bsz; ++r) C[r * K + k] = colbuf[r];
+                if (has_l2(c.spec.penalty)) {
+                    block.scale[k] *= std::max(0.0, 1.0 - (1.0 - c.l1_ratio) * eta * c.spec.alpha);
+                    if (block.scale[k] < 1e-9) block.renormalise(k);
+                }
+                any_update = true;
+            }
+            if (!any_update) continue;
+
+            // W += x_r c_r / scale for each row; the averaged iterate is kept fixed.
+            const bool avg_now = block.averaging;
+            for (std::int64_t k = 0; k < K; ++k)
+                ascaled[k] = static_cast<T>(avg_now && cols[k].active ? block.avg_a[k] : 0.0);
+            for (std::int64_t r = 0; r < bsz; ++r) {
+                bool nonzero = false;
+                for (std::int64_t k = 0; k < K; ++k) {
+                    cscaled[k] = static_cast<T>(C[r * K + k] / block.scale[k]);
+                    nonzero = nonzero || cscaled[k] != T(0);
+                }
+                if (nonzero)
+                    row_add(X, rows[r], block.W.data(), K, cscaled.data(),
+                            avg_now ? block.Z.data() : nullptr, ascaled.data());
+            }
+
+            // Intercepts, averaging, L1, counters.
+            if constexpr (!std::is_same_v<Data, DenseView<T>>) {
+                if (any_l1) {
+                    touched.clear();
+                    for (std::int64_t r = 0; r < bsz; ++r)
+                        row_features(X, rows[r], [&](std::int64_t j) {
+                            if (stamp[j] != batch_no) {
+                                stamp[j] = batch_no;
+                                touched.push_back(j);
+                            }
+                        });
+                }
+            }
+            for (std::int64_t k = 0; k < K; ++k) {
+                ColumnState& c = cols[k];
+                if (!c.active) continue;
+                if (opt.fit_intercept) {
+                    double s = 0.0;
+                    for (std::int64_t r = 0; r < bsz; ++r) s += C[r * K + k];
+                    block.intercept[k] += s * opt.intercept_decay;
+                }
+                const bool avg_col = block.averaging && c.averaging_at(c.t);
+                if (avg_col) block.average_step(k, c.t - static_cast<double>(c.spec.average) + 1.0);
+                if (has_l1(c.spec.penalty)) {
+                    block.u[k] += c.l1_ratio * etas[k] * c.spec.alpha;
+                    const double s = block.scale[k], u = block.u[k];
+                    const double a = avg_col ? block.avg_a[k] : 0.0;
+                    auto clip = [&](std::int64_t j) {
+                        const std::int64_t q = j * K + k;
+                        double qv = static_cast<double>(block.Q[q]);
+                        const double old_v = static_cast<double>(block.W[q]);
+                        const double nw = l1_clip(s * old_v, u, qv);
+                        block.Q[q] = static_cast<T>(qv);
+                        const T new_v = static_cast<T>(nw / s);
+                        if (avg_col) block.Z[q] -= static_cast<T>(a * (static_cast<double>(new_v) - old_v));
+                        block.W[q] = new_v;
+                    };
+                    if (is_dense(X)) {
+                        for (std::int64_t j = 0; j < d; ++j) clip(j);
+                    } else {
+                        for (std::int64_t j : touched) clip(j);
+                    }
+                }
+                c.t += 1.0;
+            }
+        }
+
+        // End of epoch: divergence check, stopping criterion.
+        for (std::int64_t k = 0; k < K; ++k) {
+            ColumnState& c = cols[k];
+            if (!c.active) continue;
+            c.result.n_iter = epoch + 1;
+            c.result.t = c.t;
+            block.fold_average(k);
+            if (!block.column_finite(k)) {
+                diverge(c, epoch);
+                continue;
+            }
+            double sq = 0.0, l1 = 0.0;
+            if (c.spec.penalty != PenaltyKind::none) {
+                for (std::int64_t j = 0; j < d; ++j) {
+                    const double w = block.weight(j, k);
+                    sq += w * w;
+                    l1 += std::fabs(w);
+                }
+            }
+            const double objective =
+                c.sumloss / static_cast<double>(n_train) + detail::column_penalty(c, sq, l1);
+            c.result.objective = objective;
+            bool improved;
+            if (opt.early_stopping) {
+                const double score = validation_score(k, pval);
+                c.result.validation_score = score;
+                improved = !(opt.use_tol && score < c.best_score + opt.tol);
+                c.best_score = std::max(c.best_score, score);
+            } else {
+                improved = !(opt.use_tol && objective > c.best_objective - opt.tol);
+                c.best_objective = std::min(c.best_objective, objective);
+            }
+            c.no_improvement = improved ? 0 : c.no_improvement + 1;
+            if (c.no_improvement >= opt.n_iter_no_change) {
+                if (c.spec.schedule == ScheduleKind::adaptive && c.sched.eta_adaptive > 1e-6) {
+                    c.sched.eta_adaptive /= 5.0;
+                    c.no_improvement = 0;
+                } else {
+                    c.active = false;
+                }
+            }
+        }
+    }
+    std::vector<ColumnResult> out(static_cast<std::size_t>(K));
+    for (std::int64_t k = 0; k < K; ++k) {
+        out[k] = cols[k].result;
+        out[k].t = cols[k].t;
+    }
+    return out;
+}
+
+}  // namespace sgdtune

@@ -1,0 +1,5 @@
+#include "sgdtune/train.hpp"
+
+namespace sgdtune {
+SGDTUNE_TRAIN_ALL(, float)
+}

@@ -1,0 +1,7 @@
+"""sgdtune: fast mini-batch SGD linear models and in-process hyperparameter search."""
+from __future__ import annotations
+
+from ._estimators import SGDClassifier, SGDRegressor
+
+__all__ = ["SGDClassifier", "SGDRegressor"]
+__version__ = "0.1.0"

@@ -1,0 +1,802 @@
+"""Drop-in SGD estimators backed by the compiled block trainer.
+
+Python validates and prepares the inputs (labels, class and sample weights, the
+early-stopping split, initial weights); the compiled trainer runs every epoch
+with the GIL released. A multiclass model is one block of ``n_classes``
+one-vs-rest columns trained over one shared stream of mini-batches.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _core
+from ._losses import (
+    CLASSIFICATION_LOSSES,
+    PENALTIES,
+    PROBABILISTIC_LOSSES,
+    REGRESSION_LOSSES,
+    SCHEDULES,
+)
+
+_MAX_SEED = np.iinfo(np.int32).max
+# As in scikit-learn: on sparse data the intercept moves 100x slower, since it
+# is updated by every row while each weight is updated only by its non-zeros.
+_SPARSE_INTERCEPT_DECAY = 0.01
+
+
+def _effective_n_jobs(n_jobs):
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return max(1, int(n_jobs))
+
+
+def _check_sample_weight(sample_weight, n_samples):
+    """Return sample weights as a float64 array of length n_samples."""
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=np.float64)
+    if isinstance(sample_weight, Real):
+        sw = np.full(n_samples, float(sample_weight), dtype=np.float64)
+    else:
+        sw = np.asarray(sample_weight)
+        if sw.dtype.kind not in "biuf":
+            raise ValueError(
+                f"sample_weight must be numeric, got an array of dtype {sw.dtype}."
+            )
+        sw = sw.astype(np.float64)
+        if sw.ndim != 1:
+            raise ValueError(
+                f"sample_weight must be 1D array or scalar, got shape {sw.shape}."
+            )
+        if sw.shape[0] != n_samples:
+            raise ValueError(
+                f"sample_weight.shape == {sw.shape}, expected ({n_samples},)!"
+            )
+    if not np.all(np.isfinite(sw)):
+        raise ValueError("sample_weight must be finite: it contains NaN or infinity.")
+    if np.any(sw < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    return sw
+
+
+class _BaseSGD(BaseEstimator):
+    """Parameters, validation and the call into the compiled trainer."""
+
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    _loss_registry: dict = {}
+
+    def _more_validate_params(self, for_partial_fit=False):
+        if self.early_stopping and for_partial_fit:
+            raise ValueError("early_stopping should be False with partial_fit")
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal': the optimal "
+                "schedule's step size is 1 / (alpha * t)."
+            )
+        if self.learning_rate in ("pa1", "pa2"):
+            needed = "hinge" if self._is_classifier else "epsilon_insensitive"
+            if self.loss != needed:
+                raise ValueError(
+                    f"Learning rate '{self.learning_rate}' only works with loss "
+                    f"'{needed}'."
+                )
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+
+    # -- input preparation -------------------------------------------------
+
+    def _validate_X_y(self, X, y, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            reset=reset,
+            y_numeric=not self._is_classifier,
+        )
+        if sp.issparse(X):
+            X = X.tocsr() if X.format != "csr" else X
+        if X.shape[0] < 1:
+            raise ValueError("X has 0 samples: at least one is required.")
+        return X, y
+
+    def _validation_split(self, y, sample_weight):
+        """Row indices for training and for early stopping's validation."""
+        n = y.shape[0]
+        if not self.early_stopping:
+            return np.arange(n, dtype=np.int64), np.empty(0, dtype=np.int64)
+        splitter = StratifiedShuffleSplit if self._is_classifier else ShuffleSplit
+        cv = splitter(test_size=self.validation_fraction, random_state=self.random_state)
+        idx_train, idx_val = next(cv.split(np.zeros((n, 1)), y))
+        if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+            raise ValueError(
+                f"Splitting {n} samples into a train set and a validation set with "
+                f"validation_fraction={self.validation_fraction!r} led to an empty "
+                f"set ({idx_train.shape[0]} and {idx_val.shape[0]} samples). Please "
+                "either change validation_fraction, increase number of samples, or "
+                "disable early_stopping."
+            )
+        if not np.any(sample_weight[idx_val] > 0):
+            raise ValueError(
+                "The sample weights for validation set are all zero, consider using "
+                "a different random state."
+            )
+        return np.sort(idx_train).astype(np.int64), np.sort(idx_val).astype(np.int64)
+
+    def _allocate(self, n_columns, n_features, dtype, coef_init, intercept_init):
+        """Initial standard (and averaged) weights, shape (n_columns, n_features)."""
+        if coef_init is not None:
+            coef = np.array(coef_init, dtype=dtype, order="C", copy=True)
+            if n_columns == 1:
+                coef = coef.reshape(1, -1)
+            if coef.shape != (n_columns, n_features):
+                raise ValueError(
+                    f"coef_init has shape {np.shape(coef_init)}, expected "
+                    f"{(n_columns, n_features) if n_columns > 1 else (n_features,)}."
+                )
+        else:
+            coef = np.zeros((n_columns, n_features), dtype=dtype)
+        if intercept_init is not None:
+            intercept = np.array(intercept_init, dtype=dtype, copy=True).reshape(-1)
+            if intercept.shape != (n_columns,):
+                raise ValueError(
+                    f"intercept_init has shape {np.shape(intercept_init)}, expected "
+                    f"({n_columns},)."
+                )
+        else:
+            intercept = np.zeros(n_columns, dtype=dtype)
+        self._standard_coef = coef
+        self._standard_intercept = intercept
+        if self.average > 0:
+            self._average_coef = np.zeros_like(coef)
+            self._average_intercept = np.zeros_like(intercept)
+
+    def _continue_or_allocate(self, n_columns, X, coef_init, intercept_init):
+        """Allocate weights on a first call, else check and reuse the current ones."""
+        n_features = X.shape[1]
+        if getattr(self, "coef_", None) is None or coef_init is not None:
+            self._allocate(n_columns, n_features, X.dtype, coef_init, intercept_init)
+            return
+        if n_features != self.coef_.shape[-1]:
+            raise ValueError(
+                f"Number of features {n_features} does not match previous data "
+                f"{self.coef_.shape[-1]}."
+            )
+        for name in ("_standard_coef", "_standard_intercept", "_average_coef",
+                     "_average_intercept"):
+            a = getattr(self, name, None)
+            if a is not None and a.dtype != X.dtype:
+                setattr(self, name, a.astype(X.dtype))
+
+    def _specs(self, columns):
+        """Compiled column specs from the estimator's parameters.
+
+        ``columns`` is a list of (target_class, weight_pos, weight_neg).
+        """
+        specs = []
+        l1_ratio = 0.0 if self.l1_ratio is None else float(self.l1_ratio)
+        for target, wpos, wneg in columns:
+            s = _core.ColumnSpec()
+            s.loss = self._loss_registry[self.loss]
+            s.epsilon = float(self.epsilon)
+            s.penalty = PENALTIES[self.penalty]
+            s.alpha = float(self.alpha)
+            s.l1_ratio = l1_ratio
+            s.schedule = SCHEDULES[self.learning_rate]
+            s.eta0 = float(self.eta0)
+            s.power_t = float(self.power_t)
+            s.weight_pos = float(wpos)
+            s.weight_neg = float(wneg)
+            s.target_class = int(target)
+            s.average = int(self.average)
+            specs.append(s)
+        return specs
+
+    def _train(self, X, y_codes, sample_weight, columns, max_iter, train_idx, val_idx):
+        """Run the compiled trainer on the standard/average weights in place."""
+        opt = _core.TrainOptions()
+        opt.max_iter = int(max_iter)
+        opt.use_tol = self.tol is not None
+        opt.tol = float(self.tol) if self.tol is not None else 0.0
+        opt.n_iter_no_change = int(self.n_iter_no_change)
+        opt.early_stopping = bool(self.early_stopping)
+        opt.batch_size = int(self.batch_size)
+        opt.shuffle = bool(self.shuffle)
+        opt.seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        opt.fit_intercept = bool(self.fit_intercept)
+        opt.intercept_decay = _SPARSE_INTERCEPT_DECAY if sp.issparse(X) else 1.0
+        opt.t_start = float(self.t_)
+        specs = self._specs(columns)
+        avg = self.average > 0
+        args = (
+            y_codes,
+            sample_weight,
+            train_idx,
+            val_idx,
+            self._standard_coef,
+            self._standard_intercept,
+            self._average_coef if avg else None,
+            self._average_intercept if avg else None,
+            specs,
+            opt,
+            _effective_n_jobs(getattr(self, "n_jobs", None)),
+        )
+        if sp.issparse(X):
+            res = _core.train_csr(X.data, X.indices, X.indptr, X.shape[0], X.shape[1], *args)
+        else:
+            res = _core.train_dense(X, *args)
+        if np.any(res["status"] != 0):
+            epoch = int(res["diverged_epoch"][res["status"] != 0].min())
+            raise ValueError(
+                f"Floating-point under-/overflow occurred at epoch #{epoch}: the "
+                "weights or predictions became infinite or NaN. Scaling input data "
+                "with StandardScaler or MinMaxScaler might help, or a smaller eta0 "
+                "(with learning_rate='constant', 'invscaling' or 'adaptive')."
+            )
+        self.n_iter_ = int(res["n_iter"].max())
+        self.t_ = float(res["t"].max())
+        self._publish_weights()
+
+    def _publish_weights(self):
+        if self.average > 0 and self.average <= self.t_ - 1:
+            coef, intercept = self._average_coef, self._average_intercept
+        else:
+            coef, intercept = self._standard_coef, self._standard_intercept
+        self.coef_ = coef.copy()
+        self.intercept_ = intercept.copy()
+
+    def _prepare_warm_start(self, coef_init, intercept_init):
+        if self.warm_start and getattr(self, "coef_", None) is not None:
+            if coef_init is None:
+                coef_init = self._dense_coef()
+            if intercept_init is None:
+                intercept_init = self.intercept_
+        return coef_init, intercept_init
+
+    def _dense_coef(self):
+        return self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+
+    def _warn_not_converged(self):
+        if self.tol is not None and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+            )
+
+    # -- prediction ---------------------------------------------------------
+
+    def _decision(self, X):
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        return np.asarray(scores)
+
+    def densify(self):
+        """Convert the coefficient matrix to a dense array (the default format)."""
+        check_is_fitted(self, "coef_")
+        if sp.issparse(self.coef_):
+            self.coef_ = self.coef_.toarray()
+        return self
+
+    def sparsify(self):
+        """Convert the coefficient matrix to scipy.sparse CSR format.
+
+        Worth it for L1-regularised models with many zero weights: predictions
+        get faster and the model smaller. Refitting converts it back.
+        """
+        check_is_fitted(self, "coef_")
+        self.coef_ = sp.csr_matrix(self.coef_)
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_COMMON_DOC = """
+    loss : str
+        The loss; see the class description for the choices.
+    penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
+        Regularisation: ``alpha * ((1 - l1_ratio) / 2 * ||w||^2 + l1_ratio *
+        ||w||_1)``. L1 uses the cumulative penalty of Tsuruoka et al. (2009), so
+        weights reach exactly zero.
+    alpha : float, default=1e-4
+        Regularisation strength; also sets the 'optimal' learning rate.
+    l1_ratio : float in [0, 1] or None, default=0.15
+        Share of L1 in the elastic-net penalty.
+    fit_intercept : bool, default=True
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the training data).
+    tol : float or None, default=1e-3
+        Training stops when the objective (or, with early stopping, the
+        validation score) fails to improve by ``tol`` for ``n_iter_no_change``
+        epochs in a row. None disables the criterion.
+    shuffle : bool, default=True
+        Shuffle the rows before each epoch.
+    verbose : int, default=0
+    epsilon : float, default=0.1
+        Width of the insensitive zone of 'huber', 'epsilon_insensitive' and
+        'squared_epsilon_insensitive'.
+    random_state : int, RandomState instance or None
+        Seeds the shuffling and the early-stopping split. The same seed gives
+        the same model, whatever ``n_jobs``.
+    learning_rate : {'constant', 'optimal', 'invscaling', 'adaptive', 'pa1', 'pa2'}
+        Step-size schedule. ``t`` counts weight updates: with ``batch_size=b`` an
+        epoch over n rows makes ceil(n / b) updates, each along the batch's mean
+        gradient, so 'optimal' and 'invscaling' decay per update, not per row.
+    eta0 : float, default=0.01
+        Initial step size of 'constant', 'invscaling' and 'adaptive'; the bound of
+        the passive-aggressive steps.
+    power_t : float
+        Exponent of 'invscaling': ``eta = eta0 / t ** power_t``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified for classifiers)
+        and stop when the validation score stops improving.
+    validation_fraction : float in (0, 1), default=0.1
+    n_iter_no_change : int, default=5
+    warm_start : bool, default=False
+        Start ``fit`` from the previous solution.
+    average : bool or int, default=False
+        Average the iterates (ASGD) from update ``average`` on (True means 1);
+        ``coef_`` is then the average.
+    batch_size : int, default=1
+        Rows per update. 1 is scikit-learn's per-sample algorithm; the number of
+        rows is full-batch gradient descent; values between are mini-batch SGD,
+        where each update follows the mean of the batch's (weighted) gradients.
+        Clipped to the number of training rows."""
+
+
+class SGDClassifier(ClassifierMixin, _BaseSGD):
+    """Linear classifier (SVM, logistic regression, ...) trained by mini-batch SGD.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier` with
+    the same parameters, attributes and methods, plus ``batch_size``. Multiclass
+    problems are solved one-vs-rest; all classes train together in one pass over
+    each mini-batch, split over ``n_jobs`` threads.
+
+    Parameters
+    ----------""" + _COMMON_DOC.replace(
+        "loss : str\n        The loss; see the class description for the choices.",
+        "loss : {'hinge', 'log_loss', 'modified_huber', 'squared_hinge', "
+        "'perceptron', 'squared_error', 'huber', 'epsilon_insensitive', "
+        "'squared_epsilon_insensitive'}, default='hinge'",
+    ) + """
+    n_jobs : int or None, default=None
+        Threads over the one-vs-rest columns (-1: all cores). Results do not
+        depend on it.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplying the sample weights.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    classes_ : ndarray of shape (n_classes,)
+    n_iter_ : int
+        Epochs run (the largest over the one-vs-rest columns).
+    t_ : float
+        One more than the number of weight updates made.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Present when X has string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sgdtune import SGDClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SGDClassifier(batch_size=16, random_state=0).fit(X, y)
+    >>> clf.coef_.shape
+    (3, 4)
+    """
+
+    _is_classifier = True
+    _loss_registry = CLASSIFICATION_LOSSES
+    _parameter_constraints: dict = {
+        **_BaseSGD._parameter_constraints,
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "n_jobs": [Integral, None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(
+        self,
+        loss="hinge",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        n_jobs=None,
+        random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+        batch_size=1,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+        self.batch_size = batch_size
+
+    def _partial_fit(self, X, y, max_iter, classes, sample_weight, coef_init, intercept_init,
+                     from_fit=False):
+        first_call = not hasattr(self, "classes_")
+        X, y = self._validate_X_y(X, y, reset=first_call)
+        check_classification_targets(y)
+        if from_fit:
+            classes = np.unique(y)
+        if first_call:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            self.classes_ = np.unique(np.asarray(classes))
+        elif classes is not None and not np.array_equal(
+            self.classes_, np.unique(np.asarray(classes))
+        ):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on last call to "
+                f"partial_fit, was: {self.classes_!r}"
+            )
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} that are not in classes "
+                f"{self.classes_.tolist()}."
+            )
+        n_classes = self.classes_.shape[0]
+        if n_classes < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got "
+                f"{n_classes} class"
+            )
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+        class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        n_columns = 1 if n_classes == 2 else n_classes
+
+        self._continue_or_allocate(n_columns, X, coef_init, intercept_init)
+        if not hasattr(self, "t_"):
+            self.t_ = 1.0
+
+        if n_classes == 2:
+            columns = [(1, class_weight[1], class_weight[0])]
+        else:
+            columns = [(k, class_weight[k], 1.0) for k in range(n_classes)]
+        y_codes = np.searchsorted(self.classes_, y).astype(np.float64)
+        train_idx, val_idx = self._validation_split(y, sample_weight)
+        self._train(X, y_codes, sample_weight, columns, max_iter, train_idx, val_idx)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch of SGD over the given rows, continuing the current model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All classes that will ever appear; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        self._more_validate_params(for_partial_fit=True)
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. In order "
+                "to use 'balanced' weights, use compute_class_weight('balanced', "
+                "classes=classes, y=y) on a large enough sample of the targets and "
+                "pass the resulting weights as the class_weight parameter."
+            )
+        return self._partial_fit(X, y, 1, classes, sample_weight, None, None)
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model by mini-batch SGD.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            float32 input trains in float32, anything else in float64.
+        y : array-like of shape (n_samples,)
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+        intercept_init : ndarray of shape (n_classes,), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        self._more_validate_params()
+        coef_init, intercept_init = self._prepare_warm_start(coef_init, intercept_init)
+        for name in ("classes_", "coef_", "intercept_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        self.t_ = 1.0
+        self._partial_fit(X, y, self.max_iter, None, sample_weight, coef_init,
+                          intercept_init, from_fit=True)
+        self._warn_not_converged()
+        return self
+
+    def decision_function(self, X):
+        """Signed distance to each class's hyperplane.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
+        """
+        scores = self._decision(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Predicted class labels."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[scores.argmax(axis=1)]
+
+    def _check_proba(self):
+        if self.loss not in PROBABILISTIC_LOSSES:
+            raise AttributeError(
+                f"probability estimates are not available for loss={self.loss!r}"
+            )
+        return True
+
+    @available_if(_check_proba)
+    def predict_proba(self, X):
+        """Class probabilities (loss='log_loss' or 'modified_huber').
+
+        log_loss uses the logistic function of each one-vs-rest score;
+        modified_huber uses ``(clip(score, -1, 1) + 1) / 2``. With more than two
+        classes the one-vs-rest probabilities are normalised to sum to one
+        (Zadrozny and Elkan, 2002); rows where all are zero become uniform.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        scores = self._decision(X)
+        if self.loss == "log_loss":
+            from scipy.special import expit
+
+            prob = expit(scores)
+        else:
+            prob = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
+        if prob.shape[1] == 1:
+            return np.hstack([1.0 - prob, prob])
+        total = prob.sum(axis=1, keepdims=True)
+        zero = total[:, 0] == 0
+        if np.any(zero):
+            prob[zero] = 1.0
+            total[zero] = prob.shape[1]
+        return prob / total
+
+    @available_if(_check_proba)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+
+class SGDRegressor(RegressorMixin, _BaseSGD):
+    """Linear regression model trained by mini-batch SGD.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor` with
+    the same parameters, attributes and methods, plus ``batch_size``.
+
+    Parameters
+    ----------""" + _COMMON_DOC.replace(
+        "loss : str\n        The loss; see the class description for the choices.",
+        "loss : {'squared_error', 'huber', 'epsilon_insensitive', "
+        "'squared_epsilon_insensitive'}, default='squared_error'",
+    ) + """
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : ndarray of shape (1,)
+    n_iter_ : int
+    t_ : float
+        One more than the number of weight updates made.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sgdtune import SGDRegressor
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> y = X @ [1.0, 2.0, 3.0]
+    >>> reg = SGDRegressor(batch_size=8, random_state=0).fit(X, y)
+    >>> bool(reg.score(X, y) > 0.99)
+    True
+    """
+
+    _is_classifier = False
+    _loss_registry = REGRESSION_LOSSES
+    _parameter_constraints: dict = {
+        **_BaseSGD._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        random_state=None,
+        learning_rate="invscaling",
+        eta0=0.01,
+        power_t=0.25,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        warm_start=False,
+        average=False,
+        batch_size=1,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+        self.batch_size = batch_size
+
+    def _partial_fit(self, X, y, max_iter, sample_weight, coef_init, intercept_init, reset):
+        X, y = self._validate_X_y(X, y, reset=reset)
+        y = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+        self._continue_or_allocate(1, X, coef_init, intercept_init)
+        if not hasattr(self, "t_"):
+            self.t_ = 1.0
+        train_idx, val_idx = self._validation_split(y, sample_weight)
+        self._train(X, y, sample_weight, [(-1, 1.0, 1.0)], max_iter, train_idx, val_idx)
+        return self
+
+    def _publish_weights(self):
+        super()._publish_weights()
+        self.coef_ = self.coef_.reshape(-1)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch of SGD over the given rows, continuing the current model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        self._more_validate_params(for_partial_fit=True)
+        first_call = getattr(self, "coef_", None) is None
+        return self._partial_fit(X, y, 1, sample_weight, None, None, reset=first_call)
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model by mini-batch SGD.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            float32 input trains in float32, anything else in float64.
+        y : array-like of shape (n_samples,)
+        coef_init : ndarray of shape (n_features,), default=None
+        intercept_init : ndarray of shape (1,), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        self._more_validate_params()
+        coef_init, intercept_init = self._prepare_warm_start(coef_init, intercept_init)
+        self.coef_ = None
+        self.intercept_ = None
+        self.t_ = 1.0
+        self._partial_fit(X, y, self.max_iter, sample_weight, coef_init, intercept_init,
+                          reset=True)
+        self._warn_not_converged()
+        return self
+
+    def predict(self, X):
+        """Predicted values, shape (n_samples,)."""
+        return self._decision(X).ravel()
