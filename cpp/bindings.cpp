@@ -17,9 +17,13 @@ namespace {
 
 [[noreturn]] void fail(const std::string& msg) { throw std::invalid_argument(msg); }
 
+// Equivalent dtypes (numpy's test), not the identical dtype object.
+template <class T>
+bool has_dtype(const py::array& a) { return py::array_t<T>::check_(a); }
+
 template <class T>
 const T* typed(const py::array& a, const char* name, py::ssize_t ndim) {
-    if (!a.dtype().is(py::dtype::of<T>()))
+    if (!has_dtype<T>(a))
         fail(std::string(name) + " must have dtype " + std::string(py::str(py::dtype::of<T>())) +
              ", got " + std::string(py::str(a.dtype())));
     if (a.ndim() != ndim) fail(std::string(name) + " must be " + std::to_string(ndim) + "-dimensional");
@@ -180,10 +184,10 @@ py::dict train_dense(const py::array& X, const py::array& y, const py::object& s
                      const py::array& val_idx, py::array& coef, py::array& intercept, const py::object& avg_coef,
                      const py::object& avg_intercept, const std::vector<ColumnSpec>& specs,
                      const TrainOptions& opt, int n_threads) {
-    if (X.dtype().is(py::dtype::of<float>()))
+    if (has_dtype<float>(X))
         return train_dense_t<float>(X, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs,
                                     opt, n_threads);
-    if (X.dtype().is(py::dtype::of<double>()))
+    if (has_dtype<double>(X))
         return train_dense_t<double>(X, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs,
                                      opt, n_threads);
     fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
@@ -194,11 +198,11 @@ py::dict train_csr(const py::array& data, const py::array& indices, const py::ar
                    const py::array& val_idx, py::array& coef, py::array& intercept, const py::object& avg_coef,
                    const py::object& avg_intercept, const std::vector<ColumnSpec>& specs,
                    const TrainOptions& opt, int n_threads) {
-    const bool f32 = data.dtype().is(py::dtype::of<float>());
-    if (!f32 && !data.dtype().is(py::dtype::of<double>()))
+    const bool f32 = has_dtype<float>(data);
+    if (!f32 && !has_dtype<double>(data))
         fail("X.data must have dtype float32 or float64, got " + std::string(py::str(data.dtype())));
-    const bool i32 = indices.dtype().is(py::dtype::of<std::int32_t>());
-    if (!i32 && !indices.dtype().is(py::dtype::of<std::int64_t>()))
+    const bool i32 = has_dtype<std::int32_t>(indices);
+    if (!i32 && !has_dtype<std::int64_t>(indices))
         fail("X.indices must have dtype int32 or int64, got " + std::string(py::str(indices.dtype())));
 #define SGDTUNE_CSR(T, I)                                                                                    \
     return train_csr_t<T, I>(data, indices, indptr, n, d, y, sw, train_idx, val_idx, coef, intercept, avg_coef, \

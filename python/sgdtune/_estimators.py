@@ -47,7 +47,7 @@ def _effective_n_jobs(n_jobs):
     return max(1, int(n_jobs))
 
 
-def _check_sample_weight(sample_weight, n_samples):
+def _check_sample_weight(sample_weight, n_samples, allow_all_zero=False):
     """Return sample weights as a float64 array of length n_samples."""
     if sample_weight is None:
         return np.ones(n_samples, dtype=np.float64)
@@ -72,6 +72,8 @@ def _check_sample_weight(sample_weight, n_samples):
         raise ValueError("sample_weight must be finite: it contains NaN or infinity.")
     if np.any(sw < 0):
         raise ValueError("sample_weight must be non-negative.")
+    if not allow_all_zero and not np.any(sw):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     return sw
 
 
@@ -519,7 +521,9 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
                 "The number of classes has to be greater than one; got "
                 f"{n_classes} class"
             )
-        sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+        sample_weight = _check_sample_weight(
+            sample_weight, X.shape[0], allow_all_zero=self.early_stopping
+        )
         class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         n_columns = 1 if n_classes == 2 else n_classes
 
@@ -645,8 +649,10 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
     @available_if(_check_proba)
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        return np.log(self.predict_proba(X))
+        """Logarithm of :meth:`predict_proba` (-inf where a probability is 0)."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba)
 
 
 class SGDRegressor(RegressorMixin, _BaseSGD):
@@ -740,7 +746,9 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         y = np.asarray(y, dtype=np.float64)
         if not np.all(np.isfinite(y)):
             raise ValueError("Input y contains NaN or infinity.")
-        sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+        sample_weight = _check_sample_weight(
+            sample_weight, X.shape[0], allow_all_zero=self.early_stopping
+        )
         self._continue_or_allocate(1, X, coef_init, intercept_init)
         if not hasattr(self, "t_"):
             self.t_ = 1.0

@@ -1,0 +1,264 @@
+"""The compiled trainer against mathematics: NumPy steps, optima, derivatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from sgdtune import SGDClassifier, SGDRegressor, _core
+
+from . import _reference as ref
+
+CLF_LOSSES = ["hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron"]
+REG_LOSSES = ["squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"]
+
+
+def _binary_data(n=60, d=7, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (X @ rng.normal(size=d) + 0.5 * rng.normal(size=n) > 0).astype(int)
+    return X, y
+
+
+def _regression_data(n=60, d=7, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = X @ rng.normal(size=d) + 0.3 * rng.normal(size=n) + 1.0
+    return X, y
+
+
+@pytest.mark.parametrize("loss", CLF_LOSSES)
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet", None])
+def test_full_batch_epochs_are_gradient_steps_classifier(loss, penalty):
+    X, y = _binary_data()
+    rng = np.random.default_rng(1)
+    sw = rng.uniform(0.5, 2.0, size=len(y))
+    w0, b0 = rng.normal(size=X.shape[1]) * 0.1, 0.2
+    steps, eta, alpha = 4, 0.3, 0.05
+    clf = SGDClassifier(
+        loss=loss, penalty=penalty, alpha=alpha, l1_ratio=0.4, learning_rate="constant",
+        eta0=eta, batch_size=len(y), max_iter=steps, tol=None, shuffle=False,
+        class_weight={0: 1.5, 1: 0.7},
+    )
+    clf.fit(X, y, coef_init=w0.reshape(1, -1), intercept_init=[b0], sample_weight=sw)
+    w, b, _ = ref.full_batch_gd(
+        X, 2.0 * y - 1.0, loss, steps=steps, eta=eta, alpha=alpha, penalty=penalty,
+        l1_ratio=0.4, sample_weight=sw, class_weight=(1.5, 0.7), w0=w0, b0=b0,
+    )
+    assert_allclose(clf.coef_.ravel(), w, rtol=1e-10, atol=1e-12)
+    assert_allclose(clf.intercept_[0], b, rtol=1e-10, atol=1e-12)
+    assert clf.n_iter_ == steps
+    assert clf.t_ == steps + 1
+
+
+@pytest.mark.parametrize("loss", REG_LOSSES)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_full_batch_epochs_are_gradient_steps_regressor(loss, fit_intercept):
+    X, y = _regression_data()
+    steps, eta, alpha = 5, 0.2, 0.01
+    reg = SGDRegressor(
+        loss=loss, alpha=alpha, learning_rate="constant", eta0=eta, batch_size=len(y),
+        max_iter=steps, tol=None, epsilon=0.2, fit_intercept=fit_intercept,
+    )
+    reg.fit(X, y)
+    w, b, _ = ref.full_batch_gd(
+        X, y, loss, steps=steps, eta=eta, alpha=alpha, epsilon=0.2, fit_intercept=fit_intercept
+    )
+    assert_allclose(reg.coef_, w, rtol=1e-10, atol=1e-12)
+    assert_allclose(reg.intercept_[0], b, rtol=1e-10, atol=1e-12)
+
+
+def test_multiclass_columns_are_one_vs_rest_gradient_steps():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(90, 5))
+    y = rng.integers(0, 3, size=90)
+    clf = SGDClassifier(
+        loss="log_loss", alpha=0.01, learning_rate="constant", eta0=0.5, batch_size=90,
+        max_iter=3, tol=None, class_weight={0: 2.0, 1: 1.0, 2: 0.5},
+    ).fit(X, y)
+    for k, cw in enumerate([2.0, 1.0, 0.5]):
+        yk = np.where(y == k, 1.0, -1.0)
+        # one-vs-rest: the class's own weight for its positives, 1 for the rest
+        w, b, _ = ref.full_batch_gd(X, yk, "log_loss", steps=3, eta=0.5, alpha=0.01,
+                                    class_weight=(1.0, cw))
+        assert_allclose(clf.coef_[k], w, rtol=1e-10)
+        assert_allclose(clf.intercept_[k], b, rtol=1e-10)
+
+
+def test_float32_training_matches_float64_closely():
+    X, y = _binary_data(n=200, d=10)
+    kw = dict(loss="log_loss", learning_rate="constant", eta0=0.1, batch_size=200,
+              max_iter=20, tol=None)
+    c64 = SGDClassifier(**kw).fit(X, y)
+    c32 = SGDClassifier(**kw).fit(X.astype(np.float32), y)
+    assert c32.coef_.dtype == np.float32 and c32.intercept_.dtype == np.float32
+    assert c64.coef_.dtype == np.float64
+    assert_allclose(c32.coef_, c64.coef_, rtol=1e-4, atol=1e-5)
+
+
+def _logistic_objective(theta, X, y, alpha):
+    w, b = theta[:-1], theta[-1]
+    z = y * (X @ w + b)
+    return np.mean(np.logaddexp(0.0, -z)) + 0.5 * alpha * w @ w
+
+
+def test_l2_logistic_reaches_the_optimum():
+    X, y = _binary_data(n=300, d=6, seed=5)
+    ys = 2.0 * y - 1.0
+    alpha = 0.01
+    clf = SGDClassifier(loss="log_loss", alpha=alpha, learning_rate="constant", eta0=1.0,
+                        batch_size=len(y), max_iter=3000, tol=None).fit(X, y)
+    opt = scipy.optimize.minimize(_logistic_objective, np.zeros(7), args=(X, ys, alpha),
+                                  method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 1e-15})
+    assert_allclose(clf.coef_.ravel(), opt.x[:-1], rtol=1e-5, atol=1e-6)
+    assert_allclose(clf.intercept_[0], opt.x[-1], rtol=1e-5, atol=1e-6)
+    # The same objective as LogisticRegression with C = 1 / (n alpha).
+    lr = LogisticRegression(C=1.0 / (len(y) * alpha), tol=1e-12, max_iter=10000).fit(X, y)
+    assert_allclose(clf.coef_, lr.coef_, rtol=1e-4, atol=1e-5)
+
+
+def test_minibatch_sgd_with_averaging_approaches_the_optimum():
+    X, y = _binary_data(n=2000, d=6, seed=6)
+    alpha = 0.01
+    clf = SGDClassifier(loss="log_loss", alpha=alpha, batch_size=32, average=True,
+                        max_iter=60, tol=None, random_state=0).fit(X, y)
+    opt = scipy.optimize.minimize(_logistic_objective, np.zeros(7),
+                                  args=(X, 2.0 * y - 1.0, alpha), method="L-BFGS-B")
+    assert_allclose(clf.coef_.ravel(), opt.x[:-1], rtol=0.03, atol=0.01)
+    sgd_obj = _logistic_objective(np.r_[clf.coef_.ravel(), clf.intercept_], X, 2.0 * y - 1.0, alpha)
+    assert sgd_obj <= opt.fun * 1.001
+
+
+def test_l2_squared_error_matches_ridge():
+    X, y = _regression_data(n=400, d=5, seed=2)
+    alpha = 0.05
+    reg = SGDRegressor(alpha=alpha, learning_rate="constant", eta0=0.5, batch_size=len(y),
+                       max_iter=2000, tol=None).fit(X, y)
+    # (1/n) sum (y - p)^2 / 2 + alpha / 2 |w|^2  <=>  Ridge with alpha_ridge = n alpha
+    ridge = Ridge(alpha=len(y) * alpha).fit(X, y)
+    assert_allclose(reg.coef_, ridge.coef_, rtol=1e-6)
+    assert_allclose(reg.intercept_[0], ridge.intercept_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("batch_size", [1, 16])
+def test_l1_gives_exact_zeros_on_irrelevant_features(sparse, batch_size):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 30))
+    y = (X[:, 0] - 2 * X[:, 1] + 0.5 * X[:, 2] > 0).astype(int)
+    if sparse:
+        X = sp.csr_matrix(X)
+    clf = SGDClassifier(penalty="l1", alpha=0.01, batch_size=batch_size, max_iter=30,
+                        tol=None, random_state=0).fit(X, y)
+    coef = clf.coef_.ravel()
+    assert np.all(coef[:3] != 0)
+    assert np.sum(coef[3:] == 0) >= 20
+    l2 = SGDClassifier(penalty="l2", alpha=0.01, batch_size=batch_size, max_iter=30,
+                       tol=None, random_state=0).fit(X, y)
+    assert np.sum(l2.coef_ == 0) == 0
+
+
+@pytest.mark.parametrize("loss", list(_core.Loss.__members__))
+def test_loss_derivative_matches_finite_difference(loss):
+    kind = _core.Loss.__members__[loss]
+    rng = np.random.default_rng(0)
+    p = rng.uniform(-3, 3, size=400)
+    if loss in REG_LOSSES:
+        y = rng.uniform(-3, 3, size=400)
+    else:
+        y = rng.choice([-1.0, 1.0], size=400)
+    eps, h = 0.3, 1e-6
+    # keep away from the kinks, where the derivative is one-sided
+    kinks = np.concatenate([[1.0, -1.0, 0.0] if loss not in REG_LOSSES else [], []])
+    if loss in REG_LOSSES:
+        r = p - y
+        keep = np.min(np.abs(r[:, None] - np.array([eps, -eps, 0.3, -0.3])), axis=1) > 1e-3
+    else:
+        z = p * y
+        keep = np.min(np.abs(z[:, None] - kinks[None, :]), axis=1) > 1e-3
+    p, y = p[keep], y[keep]
+    value = _core.loss_value(kind, eps, p, y)
+    deriv = _core.loss_derivative(kind, eps, p, y)
+    numeric = (_core.loss_value(kind, eps, p + h, y) - _core.loss_value(kind, eps, p - h, y)) / (2 * h)
+    assert_allclose(deriv, numeric, rtol=1e-5, atol=1e-6)
+    assert_allclose(value, ref.loss(loss, p, y, eps), rtol=1e-12, atol=1e-12)
+    assert_allclose(deriv, ref.dloss(loss, p, y, eps), rtol=1e-12, atol=1e-12)
+
+
+def test_log_loss_is_finite_for_extreme_margins():
+    p = np.array([-1e4, -50.0, 50.0, 1e4])
+    y = np.ones(4)
+    v = _core.loss_value(_core.Loss.log_loss, 0.0, p, y)
+    d = _core.loss_derivative(_core.Loss.log_loss, 0.0, p, y)
+    assert np.all(np.isfinite(v)) and np.all(np.isfinite(d))
+    assert_allclose(v[0], 1e4)
+    assert_allclose(d[0], -1.0)
+
+
+@pytest.mark.parametrize("average", [1, 3])
+def test_averaging_is_the_running_mean_of_iterates(average):
+    X, y = _binary_data(n=50, d=4)
+    steps = 8
+    kw = dict(loss="log_loss", learning_rate="constant", eta0=0.5, batch_size=50,
+              tol=None, alpha=0.01)
+    avg = SGDClassifier(average=average, max_iter=steps, **kw).fit(X, y)
+    _, _, iterates = ref.full_batch_gd(X, 2.0 * y - 1.0, "log_loss", steps=steps, eta=0.5, alpha=0.01)
+    ws = np.array([w for w, _ in iterates[average - 1:]])
+    bs = np.array([b for _, b in iterates[average - 1:]])
+    assert_allclose(avg.coef_.ravel(), ws.mean(axis=0), rtol=1e-9)
+    assert_allclose(avg.intercept_[0], bs.mean(), rtol=1e-9)
+    # the standard (non-averaged) weights are the last iterate
+    assert_allclose(avg._standard_coef.ravel(), iterates[-1][0], rtol=1e-9)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+@pytest.mark.parametrize("average", [False, True])
+def test_sparse_and_dense_input_train_the_same_model(penalty, average):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 20)) * (rng.uniform(size=(300, 20)) < 0.3)
+    y = (X @ rng.normal(size=20) > 0).astype(int)
+    kw = dict(penalty=penalty, average=average, fit_intercept=False, max_iter=5, tol=None,
+              random_state=0, alpha=0.001)
+    for bs in (1, 7):
+        dense = SGDClassifier(batch_size=bs, **kw).fit(X, y)
+        sparse = SGDClassifier(batch_size=bs, **kw).fit(sp.csr_matrix(X), y)
+        # L1 touches only a sparse row's non-zeros, dense rows touch every weight
+        if penalty == "l2":
+            assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
+        else:
+            assert np.corrcoef(sparse.coef_.ravel(), dense.coef_.ravel())[0, 1] > 0.95
+
+
+def test_csr_with_int64_indices_equals_int32():
+    rng = np.random.default_rng(2)
+    X = sp.random(200, 50, density=0.1, random_state=2, format="csr")
+    y = rng.integers(0, 2, size=200)
+    a = SGDClassifier(random_state=0, max_iter=5, tol=None).fit(X, y)
+    X64 = X.copy()
+    X64.indices = X64.indices.astype(np.int64)
+    X64.indptr = X64.indptr.astype(np.int64)
+    b = SGDClassifier(random_state=0, max_iter=5, tol=None).fit(X64, y)
+    assert_array_equal(a.coef_, b.coef_)
+
+
+def test_partial_fit_epochs_equal_fit_epochs():
+    X, y = _binary_data(n=100, d=5)
+    kw = dict(shuffle=False, alpha=0.01, batch_size=10)
+    fit = SGDClassifier(max_iter=4, tol=None, **kw).fit(X, y)
+    pf = SGDClassifier(**kw)
+    for _ in range(4):
+        pf.partial_fit(X, y, classes=[0, 1])
+    assert_allclose(pf.coef_, fit.coef_, rtol=1e-12)
+    assert pf.t_ == fit.t_ == 1 + 4 * 10
+
+
+def test_t_counts_updates():
+    X, y = _binary_data(n=100, d=5)
+    clf = SGDClassifier(batch_size=30, max_iter=3, tol=None).fit(X, y)
+    assert clf.t_ == 1 + 3 * 4  # ceil(100 / 30) = 4 updates an epoch
+    clf = SGDClassifier(batch_size=1, max_iter=3, tol=None).fit(X, y)
+    assert clf.t_ == 1 + 3 * 100  # scikit-learn's t_ = n_iter_ * n_samples + 1
