@@ -22,7 +22,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 T = TypeVar("T")
 
@@ -127,10 +130,14 @@ class MarkdownTable:
     def render(self) -> str:
         widths = [len(h) for h in self.headers]
         for row in self.rows:
-            widths = [max(w, len(c)) for w, c in zip(widths, row)]
+            widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
 
         def line(cells: Sequence[str]) -> str:
-            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+            return (
+                "| "
+                + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+                + " |"
+            )
 
         sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
         return "\n".join([line(self.headers), sep, *(line(r) for r in self.rows)])
@@ -162,7 +169,7 @@ class JsonLines:
             self._fh.close()
             self._fh = None
 
-    def __enter__(self) -> JsonLines:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,6 +8,9 @@
 // have received so far, and is clipped at zero instead of crossing it.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+
 namespace sgdtune {
 
 enum class PenaltyKind : int { none = 0, l2, l1, elasticnet };
@@ -26,20 +29,28 @@ inline double effective_l1_ratio(PenaltyKind p, double l1_ratio) {
 inline bool has_l2(PenaltyKind p) { return p == PenaltyKind::l2 || p == PenaltyKind::elasticnet; }
 inline bool has_l1(PenaltyKind p) { return p == PenaltyKind::l1 || p == PenaltyKind::elasticnet; }
 
-// One weight's cumulative-penalty step. `w` is the true weight (scale * v),
-// `u` the total L1 penalty each weight could have received so far, `q` what
-// this weight has received. Returns the new weight and updates q.
-inline double l1_clip(double w, double u, double& q) {
-    double nw = w;
-    if (w > 0.0) {
-        nw = w - (u + q);
-        if (nw < 0.0) nw = 0.0;
-    } else if (w < 0.0) {
-        nw = w + (u - q);
-        if (nw > 0.0) nw = 0.0;
+// The cumulative-penalty step over weights W[j * K + k] for the features j given
+// by `features` (all of them when null), for a column with scale s (true weight
+// s * W). With Z (the averaged iterate's store) it keeps the average unchanged,
+// as the trainer's row updates do. Branch-free so that the dense loop
+// vectorises; the arithmetic is in double whatever T is.
+template <class T>
+void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double u, double a,
+             const std::int64_t* features, std::int64_t n_features) {
+    const double inv_s = 1.0 / s;
+    for (std::int64_t f = 0; f < n_features; ++f) {
+        const std::int64_t q = (features ? features[f] : f) * K + k;
+        const double v = static_cast<double>(W[q]);
+        const double w = s * v;
+        const double qv = static_cast<double>(Q[q]);
+        const double pos = std::max(0.0, w - (u + qv));
+        const double neg = std::min(0.0, w + (u - qv));
+        const double nw = w > 0.0 ? pos : (w < 0.0 ? neg : 0.0);
+        Q[q] = static_cast<T>(qv + (nw - w));
+        const T nv = static_cast<T>(nw * inv_s);
+        if (Z) Z[q] -= static_cast<T>(a * (static_cast<double>(nv) - v));
+        W[q] = nv;
     }
-    q += nw - w;
-    return nw;
 }
 
 }  // namespace sgdtune

@@ -357,23 +357,11 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
                 if (avg_col) block.average_step(k, c.t - static_cast<double>(c.spec.average) + 1.0);
                 if (has_l1(c.spec.penalty)) {
                     block.u[k] += c.l1_ratio * etas[k] * c.spec.alpha;
-                    const double s = block.scale[k], u = block.u[k];
-                    const double a = avg_col ? block.avg_a[k] : 0.0;
-                    auto clip = [&](std::int64_t j) {
-                        const std::int64_t q = j * K + k;
-                        double qv = static_cast<double>(block.Q[q]);
-                        const double old_v = static_cast<double>(block.W[q]);
-                        const double nw = l1_clip(s * old_v, u, qv);
-                        block.Q[q] = static_cast<T>(qv);
-                        const T new_v = static_cast<T>(nw / s);
-                        if (avg_col) block.Z[q] -= static_cast<T>(a * (static_cast<double>(new_v) - old_v));
-                        block.W[q] = new_v;
-                    };
-                    if (is_dense(X)) {
-                        for (std::int64_t j = 0; j < d; ++j) clip(j);
-                    } else {
-                        for (std::int64_t j : touched) clip(j);
-                    }
+                    const bool dense = is_dense(X);
+                    l1_step(block.W.data(), block.Q.data(), avg_col ? block.Z.data() : nullptr, K, k,
+                            block.scale[k], block.u[k], avg_col ? block.avg_a[k] : 0.0,
+                            dense ? nullptr : touched.data(),
+                            dense ? d : static_cast<std::int64_t>(touched.size()));
                 }
                 c.t += 1.0;
             }
