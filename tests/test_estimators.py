@@ -302,3 +302,10 @@ def test_invalid_data():
         SGDClassifier().fit(X, y[:-1])
     with pytest.raises(ValueError, match="Unknown label type|continuous"):
         SGDClassifier().fit(X, np.linspace(0, 1, 50))
+
+
+def test_verbose_reports_epochs(capsys):
+    X, y = make_classification(n_samples=200, random_state=0)
+    clf = SGDClassifier(verbose=1, random_state=0, max_iter=7, tol=None).fit(X, y)
+    out = capsys.readouterr().out
+    assert "7 epochs" in out and f"T: {int(clf.t_) - 1}" in out

@@ -9,6 +9,7 @@ one-vs-rest columns trained over one shared stream of mini-batches.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -262,10 +263,23 @@ class _BaseSGD(BaseEstimator):
             opt,
             _effective_n_jobs(getattr(self, "n_jobs", None)),
         )
+        start = time.perf_counter()
         if sp.issparse(X):
             res = _core.train_csr(X.data, X.indices, X.indptr, X.shape[0], X.shape[1], *args)
         else:
             res = _core.train_dense(X, *args)
+        if self.verbose:
+            for k in range(len(specs)):
+                last = (
+                    f"validation score {res['validation_score'][k]:.6f}"
+                    if self.early_stopping
+                    else f"objective {res['objective'][k]:.6f}"
+                )
+                print(
+                    f"-- Column {k}: {res['n_iter'][k]} epochs, T: {int(res['t'][k]) - 1}, "
+                    f"{last}"
+                )
+            print(f"Total training time: {time.perf_counter() - start:.2f} seconds.")
         if np.any(res["status"] != 0):
             epoch = int(res["diverged_epoch"][res["status"] != 0].min())
             raise ValueError(
