@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
-
 from sgdtune import SGDClassifier, SGDRegressor
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 # The checks scikit-learn itself expects its SGD estimators to fail: SGD's
 # updates are per row, so a weight of 2 is not the same as a repeated row.

@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 import sklearn.linear_model as sk
 from numpy.testing import assert_allclose, assert_array_equal
+from sgdtune import SGDClassifier, SGDRegressor
 from sklearn.base import clone
 from sklearn.datasets import (
     load_breast_cancer,
@@ -23,8 +24,6 @@ from sklearn.datasets import (
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from sgdtune import SGDClassifier, SGDRegressor
 
 
 def _median_test_score(make_est, X, y, seeds=range(5)):

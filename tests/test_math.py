@@ -7,9 +7,8 @@ import pytest
 import scipy.optimize
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.linear_model import LogisticRegression, Ridge
-
 from sgdtune import SGDClassifier, SGDRegressor, _core
+from sklearn.linear_model import LogisticRegression, Ridge
 
 from . import _reference as ref
 

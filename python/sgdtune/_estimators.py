@@ -317,6 +317,7 @@ class _BaseSGD(BaseEstimator):
                 "Maximum number of iteration reached before convergence. Consider "
                 "increasing max_iter to improve the fit.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
 
     # -- prediction ---------------------------------------------------------
