@@ -261,3 +261,27 @@ def test_t_counts_updates():
     assert clf.t_ == 1 + 3 * 4  # ceil(100 / 30) = 4 updates an epoch
     clf = SGDClassifier(batch_size=1, max_iter=3, tol=None).fit(X, y)
     assert clf.t_ == 1 + 3 * 100  # scikit-learn's t_ = n_iter_ * n_samples + 1
+
+
+@pytest.mark.parametrize("batch_size", [1, 5])
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_csr_with_duplicate_entries_trains_like_its_canonical_form(batch_size, penalty):
+    rng = np.random.default_rng(4)
+    n, d = 120, 15
+    rows = np.repeat(np.arange(n), 6)
+    cols = rng.integers(0, d, size=rows.size)  # repeats within a row are likely
+    vals = rng.uniform(0.5, 1.5, size=rows.size)
+    canon = sp.csr_matrix((vals, (rows, cols)), shape=(n, d))
+    canon.sum_duplicates()
+    # every stored value split into two entries of the same column
+    raw = sp.csr_matrix(
+        (np.repeat(canon.data / 2, 2), np.repeat(canon.indices, 2), canon.indptr * 2),
+        shape=(n, d),
+    )
+    assert not raw.has_canonical_format
+    y = (np.asarray(canon @ rng.normal(size=d)).ravel() > 0).astype(int)
+    kw = dict(penalty=penalty, alpha=0.01, batch_size=batch_size, max_iter=4, tol=None,
+              random_state=0, fit_intercept=False)
+    a = SGDClassifier(**kw).fit(raw, y)
+    b = SGDClassifier(**kw).fit(canon, y)
+    assert_allclose(a.coef_, b.coef_, rtol=1e-9, atol=1e-12)

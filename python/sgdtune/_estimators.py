@@ -248,6 +248,9 @@ class _BaseSGD(BaseEstimator):
         opt.fit_intercept = bool(self.fit_intercept)
         opt.intercept_decay = _SPARSE_INTERCEPT_DECAY if sp.issparse(X) else 1.0
         opt.t_start = float(self.t_)
+        # scipy caches this after one O(nnz) check; canonical rows let the L1
+        # step of a one-row batch skip looking for repeated columns.
+        opt.unique_row_indices = bool(sp.issparse(X) and X.has_canonical_format)
         specs = self._specs(columns)
         avg = self.average > 0
         args = (

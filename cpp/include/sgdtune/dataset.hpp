@@ -31,6 +31,16 @@ struct CsrView {
 
 constexpr int kLanes = 8;
 
+// A software prefetch the optimiser cannot drop: GCC treats __builtin_prefetch
+// as free of side effects and deletes whole loops made only of prefetches.
+inline void prefetch(const void* p) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#else
+    __builtin_prefetch(p);
+#endif
+}
+
 template <class T>
 inline T combine_lanes(const T* l, std::int64_t step) {
     return ((l[0] + l[step]) + (l[2 * step] + l[3 * step])) +
@@ -163,14 +173,32 @@ inline void row_prefetch(const DenseView<T>& X, std::int64_t i) {
     const char* p = reinterpret_cast<const char*>(X.row(i));
     std::int64_t bytes = X.d * static_cast<std::int64_t>(sizeof(T));
     if (bytes > 2048) bytes = 2048;  // the hardware streams the rest of a long row
-    for (std::int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+    for (std::int64_t off = 0; off < bytes; off += 64) prefetch(p + off);
 }
 
 template <class T, class I>
 inline void row_prefetch(const CsrView<T, I>& X, std::int64_t i) {
-    const auto b = X.indptr[i];
-    __builtin_prefetch(X.data + b);
-    __builtin_prefetch(X.indices + b);
+    // The row's values and indices; its indptr entry was asked for earlier
+    // (row_prefetch_index), so reading it here does not stall.
+    const auto b = static_cast<std::int64_t>(X.indptr[i]);
+    const auto e = static_cast<std::int64_t>(X.indptr[i + 1]);
+    const char* v = reinterpret_cast<const char*>(X.data + b);
+    const char* ix = reinterpret_cast<const char*>(X.indices + b);
+    std::int64_t vb = (e - b) * static_cast<std::int64_t>(sizeof(T));
+    std::int64_t ib = (e - b) * static_cast<std::int64_t>(sizeof(I));
+    if (vb > 2048) vb = 2048;
+    if (ib > 2048) ib = 2048;
+    for (std::int64_t off = 0; off < vb; off += 64) prefetch(v + off);
+    for (std::int64_t off = 0; off < ib; off += 64) prefetch(ix + off);
+}
+
+// Asks for what row_prefetch will read first (a no-op for dense rows).
+template <class T>
+inline void row_prefetch_index(const DenseView<T>&, std::int64_t) {}
+
+template <class T, class I>
+inline void row_prefetch_index(const CsrView<T, I>& X, std::int64_t i) {
+    prefetch(X.indptr + i);
 }
 
 // Calls f(j) for each feature stored in row i (every feature for dense rows).

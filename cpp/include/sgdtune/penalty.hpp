@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 namespace sgdtune {
 
@@ -29,28 +30,43 @@ inline double effective_l1_ratio(PenaltyKind p, double l1_ratio) {
 inline bool has_l2(PenaltyKind p) { return p == PenaltyKind::l2 || p == PenaltyKind::elasticnet; }
 inline bool has_l1(PenaltyKind p) { return p == PenaltyKind::l1 || p == PenaltyKind::elasticnet; }
 
-// The cumulative-penalty step over weights W[j * K + k] for the features j given
-// by `features` (all of them when null), for a column with scale s (true weight
-// s * W). With Z (the averaged iterate's store) it keeps the average unchanged,
-// as the trainer's row updates do. Branch-free so that the dense loop
-// vectorises; the arithmetic is in double whatever T is.
-template <class T>
+// The cumulative-penalty step of one weight W[q] of a column with scale s (true
+// weight s * W[q]). With Z (the averaged iterate's store) it keeps the average
+// unchanged, as the trainer's row updates do. Branch-free, in double whatever T
+// is.
+template <class T, bool Averaging>
+inline void l1_weight(T* W, T* Q, T* Z, std::int64_t q, double s, double inv_s, double u, double a) {
+    const double v = static_cast<double>(W[q]);
+    const double w = s * v;
+    const double qv = static_cast<double>(Q[q]);
+    const double pos = std::max(0.0, w - (u + qv));
+    const double neg = std::min(0.0, w + (u - qv));
+    const double nw = w > 0.0 ? pos : (w < 0.0 ? neg : 0.0);
+    Q[q] = static_cast<T>(qv + (nw - w));
+    const T nv = static_cast<T>(nw * inv_s);
+    if constexpr (Averaging) Z[q] -= static_cast<T>(a * (static_cast<double>(nv) - v));
+    W[q] = nv;
+}
+
+// The step over features features[0..n) of column k (features 0..n when
+// `features` is null: the dense case, a loop that vectorises).
+template <class T, class Idx>
 void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double u, double a,
-             const std::int64_t* features, std::int64_t n_features) {
+             const Idx* features, std::int64_t n) {
     const double inv_s = 1.0 / s;
-    for (std::int64_t f = 0; f < n_features; ++f) {
-        const std::int64_t q = (features ? features[f] : f) * K + k;
-        const double v = static_cast<double>(W[q]);
-        const double w = s * v;
-        const double qv = static_cast<double>(Q[q]);
-        const double pos = std::max(0.0, w - (u + qv));
-        const double neg = std::min(0.0, w + (u - qv));
-        const double nw = w > 0.0 ? pos : (w < 0.0 ? neg : 0.0);
-        Q[q] = static_cast<T>(qv + (nw - w));
-        const T nv = static_cast<T>(nw * inv_s);
-        if (Z) Z[q] -= static_cast<T>(a * (static_cast<double>(nv) - v));
-        W[q] = nv;
-    }
+    auto run = [&](auto averaging) {
+        constexpr bool avg = decltype(averaging)::value;
+        if (features == nullptr) {
+            for (std::int64_t j = 0; j < n; ++j) l1_weight<T, avg>(W, Q, Z, j * K + k, s, inv_s, u, a);
+        } else {
+            for (std::int64_t f = 0; f < n; ++f)
+                l1_weight<T, avg>(W, Q, Z, static_cast<std::int64_t>(features[f]) * K + k, s, inv_s, u, a);
+        }
+    };
+    if (Z)
+        run(std::true_type{});
+    else
+        run(std::false_type{});
 }
 
 }  // namespace sgdtune

@@ -59,6 +59,7 @@ struct TrainOptions {
     double intercept_decay = 1.0;
     bool fit_intercept = true;
     double t_start = 1.0;  // update counter at the start (continues across partial_fit)
+    bool unique_row_indices = false;  // sparse rows hold no duplicate column (canonical CSR)
 };
 
 // Training rows and targets. Rows are indices into X, so folds and validation
@@ -213,7 +214,8 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
     std::vector<double> P(static_cast<std::size_t>(b * K)), C(static_cast<std::size_t>(b * K));
     std::vector<double> targets(b), weights(b), sqnorms(any_pa ? b : 0), colbuf(b), etas(K);
     std::vector<T> acc(static_cast<std::size_t>(kLanes * K)), cscaled(K), ascaled(K);
-    std::vector<std::int64_t> stamp(is_dense(X) ? 0 : d, -1), touched;
+    const bool dedupe = !(b == 1 && opt.unique_row_indices);
+    std::vector<std::int64_t> stamp(!is_dense(X) && any_l1 && dedupe ? d : 0, -1), touched;
     std::int64_t batch_no = 0;
 
     auto validation_score = [&](std::int64_t k, std::vector<double>& pbuf) -> double {
@@ -276,6 +278,8 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
 
             // Forward pass: P[r, k] = w_k . x_r + intercept_k.
             for (std::int64_t r = 0; r < bsz; ++r) {
+                if (start + r + 2 * detail::kPrefetchAhead < n_train)
+                    row_prefetch_index(X, rows[r + 2 * detail::kPrefetchAhead]);
                 if (start + r + detail::kPrefetchAhead < n_train)
                     row_prefetch(X, rows[r + detail::kPrefetchAhead]);
                 const std::int64_t i = rows[r];
@@ -334,7 +338,9 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
 
             // Intercepts, averaging, L1, counters.
             if constexpr (!std::is_same_v<Data, DenseView<T>>) {
-                if (any_l1) {
+                // The features the L1 step visits: the batch's distinct non-zero
+                // columns (a single row's own, when rows hold no duplicates).
+                if (any_l1 && dedupe) {
                     touched.clear();
                     for (std::int64_t r = 0; r < bsz; ++r)
                         row_features(X, rows[r], [&](std::int64_t j) {
@@ -357,11 +363,19 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
                 if (avg_col) block.average_step(k, c.t - static_cast<double>(c.spec.average) + 1.0);
                 if (has_l1(c.spec.penalty)) {
                     block.u[k] += c.l1_ratio * etas[k] * c.spec.alpha;
-                    const bool dense = is_dense(X);
-                    l1_step(block.W.data(), block.Q.data(), avg_col ? block.Z.data() : nullptr, K, k,
-                            block.scale[k], block.u[k], avg_col ? block.avg_a[k] : 0.0,
-                            dense ? nullptr : touched.data(),
-                            dense ? d : static_cast<std::int64_t>(touched.size()));
+                    T* Zk = avg_col ? block.Z.data() : nullptr;
+                    const double s = block.scale[k], u = block.u[k], a = avg_col ? block.avg_a[k] : 0.0;
+                    if constexpr (std::is_same_v<Data, DenseView<T>>) {
+                        l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
+                                static_cast<const std::int64_t*>(nullptr), d);
+                    } else if (dedupe) {
+                        l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a, touched.data(),
+                                static_cast<std::int64_t>(touched.size()));
+                    } else {  // one canonical row: its own column indices
+                        const auto b0 = X.indptr[rows[0]], e0 = X.indptr[rows[0] + 1];
+                        l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a, X.indices + b0,
+                                static_cast<std::int64_t>(e0 - b0));
+                    }
                 }
                 c.t += 1.0;
             }
