@@ -6,7 +6,7 @@ Binary classification on three data sets, each split 80/20 into train/test:
   10 redundant features), standardised with the training split's mean/std;
 * ``dense32``  -- the same arrays cast to float32 (both libraries train in float32);
 * ``sparse64`` -- a synthetic CSR matrix (default 200,000 x 50,000, ~50 non-zeros a
-  row, skewed column frequencies, unit-norm rows) with labels from a sparse
+  row, skewed column frequencies, count-like values) with labels from a sparse
   ground-truth linear model plus Gaussian noise (``sparse32`` is its float32 copy,
   available with ``--datasets``).
 
@@ -76,7 +76,7 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier as SklearnSGD
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler, normalize
+from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -154,17 +154,20 @@ def make_sparse(
     n_features: int,
     nnz_per_row: int,
     seed: int,
-    noise: float = 0.5,
+    noise: float = 0.3,
     informative_fraction: float = 0.1,
 ) -> tuple[Dataset, Dataset]:
     """Synthetic text-like CSR data with labels from a sparse linear model.
 
     Row lengths are Poisson(nnz_per_row); column j is drawn with probability
-    proportional to 1/sqrt(j) (a few frequent "words", a long tail), values are
-    exponential and each row is scaled to unit L2 norm. A random
-    ``informative_fraction`` of the columns carry N(0, 1) weights; the label is
-    the sign of the centred score plus ``noise`` times its standard deviation of
-    Gaussian noise. The rows are i.i.d., so the split is first 80% / last 20%.
+    proportional to 1/sqrt(j) (a few frequent "words", a long tail; repeated
+    draws within a row are summed) and values are Exponential(1), like term
+    counts. ``informative_fraction`` of the columns, drawn with the same skew so
+    that the signal sits mostly on columns seen often enough to be learnt, carry
+    N(0, 1) weights; the label is the sign of the centred score plus ``noise``
+    times its standard deviation of Gaussian noise (with the defaults the true
+    model scores about 89% and scikit-learn's defaults about 81%). The rows are
+    i.i.d., so the split is simply first 80% / last 20%.
     """
     rng = np.random.default_rng(seed)
     lengths = np.clip(rng.poisson(nnz_per_row, n_samples), 1, n_features)
@@ -180,11 +183,12 @@ def make_sparse(
     data = rng.exponential(1.0, total)
     X = sp.csr_matrix((data, indices, indptr), shape=(n_samples, n_features))
     X.sum_duplicates()  # also sorts the indices of each row
-    X = normalize(X, norm="l2", copy=False)
 
     w = np.zeros(n_features)
     n_inf = max(1, int(informative_fraction * n_features))
-    w[rng.choice(n_features, n_inf, replace=False)] = rng.standard_normal(n_inf)
+    freq = 1.0 / np.sqrt(np.arange(1.0, n_features + 1.0))
+    chosen = rng.choice(n_features, n_inf, replace=False, p=freq / freq.sum())
+    w[chosen] = rng.standard_normal(n_inf)
     score = X @ w
     score -= np.median(score)
     score += noise * score.std() * rng.standard_normal(n_samples)
