@@ -217,6 +217,9 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
     const bool dedupe = !(b == 1 && opt.unique_row_indices);
     std::vector<std::int64_t> stamp(!is_dense(X) && any_l1 && dedupe ? d : 0, -1), touched;
     std::int64_t batch_no = 0;
+    // Look at the clock every batch of 64 rows or more, else every 64 batches,
+    // so an interruption is seen within ~4,000 rows of work or one batch.
+    const std::int64_t poll_mask = b >= 64 ? 0 : 63;
 
     auto validation_score = [&](std::int64_t k, std::vector<double>& pbuf) -> double {
         // Scores the averaged weights when averaging has started, else the current ones.
@@ -269,7 +272,7 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
 
         for (std::int64_t start = 0; start < n_train; start += b, ++batch_no) {
             if (stop.stop_requested()) throw Interrupted();
-            if (may_poll && (batch_no & 63) == 0) {
+            if (may_poll && (batch_no & poll_mask) == 0) {
                 stop.maybe_poll();
                 if (stop.stop_requested()) throw Interrupted();
             }
