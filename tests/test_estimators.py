@@ -308,3 +308,16 @@ def test_verbose_reports_epochs(capsys):
     clf = SGDClassifier(verbose=1, random_state=0, max_iter=7, tol=None).fit(X, y)
     out = capsys.readouterr().out
     assert "7 epochs" in out and f"T: {int(clf.t_) - 1}" in out
+
+
+def test_partial_fit_can_switch_on_averaging_and_change_dtype():
+    X, y = make_classification(n_samples=200, random_state=0)
+    clf = SGDClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])
+    before = clf.coef_.copy()
+    clf.set_params(average=True).partial_fit(X.astype(np.float32), y)
+    assert clf.coef_.dtype == np.float32
+    # the average starts from the weights at the switch, then moves towards
+    # the new iterates: it lies between the two, near the start
+    after = clf._standard_coef
+    assert np.linalg.norm(clf.coef_ - before) < np.linalg.norm(after - before)
+    assert clf.score(X, y) > 0.8

@@ -204,6 +204,11 @@ class _BaseSGD(BaseEstimator):
                 f"Number of features {n_features} does not match previous data "
                 f"{self.coef_.shape[-1]}."
             )
+        if self.average > 0 and getattr(self, "_average_coef", None) is None:
+            # averaging switched on between calls: the earlier iterates are not
+            # known, so the average starts from the current weights
+            self._average_coef = self._standard_coef.copy()
+            self._average_intercept = self._standard_intercept.copy()
         for name in ("_standard_coef", "_standard_intercept", "_average_coef",
                      "_average_intercept"):
             a = getattr(self, name, None)
