@@ -283,8 +283,12 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
             for (std::int64_t r = 0; r < bsz; ++r) {
                 if (start + r + 2 * detail::kPrefetchAhead < n_train)
                     row_prefetch_index(X, rows[r + 2 * detail::kPrefetchAhead]);
-                if (start + r + detail::kPrefetchAhead < n_train)
-                    row_prefetch(X, rows[r + detail::kPrefetchAhead]);
+                if (start + r + detail::kPrefetchAhead < n_train) {
+                    const std::int64_t ahead = rows[r + detail::kPrefetchAhead];
+                    row_prefetch(X, ahead);
+                    prefetch(td.y + ahead);
+                    if (td.sample_weight) prefetch(td.sample_weight + ahead);
+                }
                 const std::int64_t i = rows[r];
                 row_dot(X, i, block.W.data(), K, acc.data(), P.data() + r * K);
                 targets[r] = td.y[i];
