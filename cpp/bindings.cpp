@@ -308,4 +308,8 @@ PYBIND11_MODULE(_core, m) {
         },
         py::arg("loss"), py::arg("epsilon"), py::arg("p"), py::arg("y"));
     m.def("optimal_t0", &optimal_t0, py::arg("loss"), py::arg("epsilon"), py::arg("alpha"));
+    m.def("isa", &isa_in_use, "The instruction set the trainer runs with on this CPU.");
+    m.def(
+        "force_baseline_isa", [](bool force) { force_baseline_isa().store(force); }, py::arg("force"),
+        "Run the trainer with the baseline instruction set even where AVX2 is present (tests).");
 }

@@ -285,3 +285,27 @@ def test_csr_with_duplicate_entries_trains_like_its_canonical_form(batch_size, p
     a = SGDClassifier(**kw).fit(raw, y)
     b = SGDClassifier(**kw).fit(canon, y)
     assert_allclose(a.coef_, b.coef_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_instruction_sets_give_identical_models(dtype, sparse):
+    # The trainer runs an AVX2 build where the CPU has it; every sum's order is
+    # fixed, so the baseline build must give the same bits.
+    rng = np.random.default_rng(5)
+    X = (rng.normal(size=(400, 37)) * (rng.uniform(size=(400, 37)) < 0.5)).astype(dtype)
+    y = rng.integers(0, 3, size=400)
+    if sparse:
+        X = sp.csr_matrix(X)
+    kw = {"penalty": "elasticnet", "average": 5, "max_iter": 4, "tol": None,
+          "random_state": 0, "loss": "log_loss"}
+    models = []
+    for force in (False, True):
+        _core.force_baseline_isa(force)
+        try:
+            models.append([SGDClassifier(batch_size=b, **kw).fit(X, y) for b in (1, 9)])
+        finally:
+            _core.force_baseline_isa(False)
+    for auto, base in zip(*models):
+        assert_array_equal(auto.coef_, base.coef_)
+        assert_array_equal(auto.intercept_, base.intercept_)
