@@ -532,12 +532,15 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
                 f"`classes={classes!r}` is not the same as on last call to "
                 f"partial_fit, was: {self.classes_!r}"
             )
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y contains labels {unknown.tolist()} that are not in classes "
-                f"{self.classes_.tolist()}."
-            )
+        y_codes = np.searchsorted(self.classes_, y)
+        if not from_fit:
+            known = y_codes < self.classes_.shape[0]
+            known[known] = self.classes_[y_codes[known]] == y[known]
+            if not np.all(known):
+                raise ValueError(
+                    f"y contains labels {np.unique(y[~known]).tolist()} that are not "
+                    f"in classes {self.classes_.tolist()}."
+                )
         n_classes = self.classes_.shape[0]
         if n_classes < 2:
             raise ValueError(
@@ -547,7 +550,10 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         sample_weight = _check_sample_weight(
             sample_weight, X.shape[0], allow_all_zero=self.early_stopping
         )
-        class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        if self.class_weight is None:
+            class_weight = np.ones(n_classes)
+        else:
+            class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         n_columns = 1 if n_classes == 2 else n_classes
 
         self._continue_or_allocate(n_columns, X, coef_init, intercept_init)
@@ -558,7 +564,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             columns = [(1, class_weight[1], class_weight[0])]
         else:
             columns = [(k, class_weight[k], 1.0) for k in range(n_classes)]
-        y_codes = np.searchsorted(self.classes_, y).astype(np.float64)
+        y_codes = y_codes.astype(np.float64)
         train_idx, val_idx = self._validation_split(y, sample_weight)
         self._train(X, y_codes, sample_weight, columns, max_iter, train_idx, val_idx)
         return self

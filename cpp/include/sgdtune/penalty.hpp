@@ -59,8 +59,11 @@ void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double 
         if (features == nullptr) {
             for (std::int64_t j = 0; j < n; ++j) l1_weight<T, avg>(W, Q, Z, j * K + k, s, inv_s, u, a);
         } else {
-            for (std::int64_t f = 0; f < n; ++f)
-                l1_weight<T, avg>(W, Q, Z, static_cast<std::int64_t>(features[f]) * K + k, s, inv_s, u, a);
+            for (std::int64_t f = 0; f < n; ++f) {
+                const std::int64_t q = static_cast<std::int64_t>(features[f]) * K + k;
+                // A zero weight stays zero and keeps its q: skip the load of Q.
+                if (W[q] != T(0)) l1_weight<T, avg>(W, Q, Z, q, s, inv_s, u, a);
+            }
         }
     };
     if (Z)
