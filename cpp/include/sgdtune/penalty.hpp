@@ -12,6 +12,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace sgdtune {
 
 enum class PenaltyKind : int { none = 0, l2, l1, elasticnet };
@@ -48,6 +52,33 @@ inline void l1_weight(T* W, T* Q, T* Z, std::int64_t q, double s, double inv_s, 
     W[q] = nv;
 }
 
+#if defined(__SSE2__)
+// The same step for one weight at a time (the sparse, indexed loop, which does
+// not vectorise): written with SSE2 min/max and masks, because compilers turn
+// std::max and ?: on scalars into jumps, and the signs here are unpredictable.
+// It returns exactly the values l1_weight does.
+template <class T, bool Averaging>
+inline void l1_weight_scalar(T* W, T* Q, T* Z, std::int64_t q, double s, double inv_s, double u, double a) {
+    const double v = static_cast<double>(W[q]);
+    const double qv = static_cast<double>(Q[q]);
+    const __m128d zero = _mm_setzero_pd();
+    const __m128d w = _mm_set_sd(s * v);
+    const __m128d pos = _mm_max_sd(_mm_sub_sd(w, _mm_set_sd(u + qv)), zero);
+    const __m128d neg = _mm_min_sd(_mm_add_sd(w, _mm_set_sd(u - qv)), zero);
+    const __m128d nw_v = _mm_or_pd(_mm_and_pd(_mm_cmpgt_sd(w, zero), pos), _mm_and_pd(_mm_cmplt_sd(w, zero), neg));
+    const double nw = _mm_cvtsd_f64(nw_v);
+    Q[q] = static_cast<T>(qv + (nw - _mm_cvtsd_f64(w)));
+    const T nv = static_cast<T>(nw * inv_s);
+    if constexpr (Averaging) Z[q] -= static_cast<T>(a * (static_cast<double>(nv) - v));
+    W[q] = nv;
+}
+#else
+template <class T, bool Averaging>
+inline void l1_weight_scalar(T* W, T* Q, T* Z, std::int64_t q, double s, double inv_s, double u, double a) {
+    l1_weight<T, Averaging>(W, Q, Z, q, s, inv_s, u, a);
+}
+#endif
+
 // The step over features features[0..n) of column k (features 0..n when
 // `features` is null: the dense case, a loop that vectorises).
 template <class T, class Idx>
@@ -62,7 +93,7 @@ void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double 
             for (std::int64_t f = 0; f < n; ++f) {
                 const std::int64_t q = static_cast<std::int64_t>(features[f]) * K + k;
                 // A zero weight stays zero and keeps its q: skip the load of Q.
-                if (W[q] != T(0)) l1_weight<T, avg>(W, Q, Z, q, s, inv_s, u, a);
+                if (W[q] != T(0)) l1_weight_scalar<T, avg>(W, Q, Z, q, s, inv_s, u, a);
             }
         }
     };
