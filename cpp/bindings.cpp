@@ -284,7 +284,8 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("intercept_decay", &TrainOptions::intercept_decay)
         .def_readwrite("fit_intercept", &TrainOptions::fit_intercept)
         .def_readwrite("t_start", &TrainOptions::t_start)
-        .def_readwrite("unique_row_indices", &TrainOptions::unique_row_indices);
+        .def_readwrite("unique_row_indices", &TrainOptions::unique_row_indices)
+        .def_readwrite("compute_objective", &TrainOptions::compute_objective);
 
     m.def("train_dense", &train_dense, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"),
           py::arg("val_idx"), py::arg("coef"), py::arg("intercept"), py::arg("avg_coef"), py::arg("avg_intercept"),

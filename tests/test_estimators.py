@@ -321,3 +321,13 @@ def test_partial_fit_can_switch_on_averaging_and_change_dtype():
     after = clf._standard_coef
     assert np.linalg.norm(clf.coef_ - before) < np.linalg.norm(after - before)
     assert clf.score(X, y) > 0.8
+
+
+def test_reporting_does_not_change_the_model(capsys):
+    # With tol=None the training loss is only summed for reports (verbose).
+    X, y = make_classification(n_samples=300, random_state=0)
+    kw = {"loss": "log_loss", "max_iter": 4, "tol": None, "random_state": 0}
+    quiet = SGDClassifier(**kw).fit(X, y)
+    loud = SGDClassifier(verbose=1, **kw).fit(X, y)
+    assert "objective" in capsys.readouterr().out
+    assert_array_equal(quiet.coef_, loud.coef_)

@@ -256,6 +256,10 @@ class _BaseSGD(BaseEstimator):
         # scipy caches this after one O(nnz) check; canonical rows let the L1
         # step of a one-row batch skip looking for repeated columns.
         opt.unique_row_indices = bool(sp.issparse(X) and X.has_canonical_format)
+        # the training loss is only needed by the tol criterion and for reports
+        opt.compute_objective = bool(
+            (self.tol is not None and not self.early_stopping) or self.verbose
+        )
         specs = self._specs(columns)
         avg = self.average > 0
         args = (

@@ -36,8 +36,10 @@ constexpr int kLanes = 8;
 inline void prefetch(const void* p) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
-#else
+#elif defined(__GNUC__)
     __builtin_prefetch(p);
+#else
+    (void)p;
 #endif
 }
 

@@ -34,11 +34,20 @@ public:
     }
 
     // A number in [0, n), by Lemire's multiply-shift (bias below n / 2^64).
-    std::uint64_t below(std::uint64_t n) {
-        return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64);
-    }
+    std::uint64_t below(std::uint64_t n) { return mulhi(next(), n); }
 
 private:
+    // The high 64 bits of the 128-bit product a * b.
+    static std::uint64_t mulhi(std::uint64_t a, std::uint64_t b) {
+#if defined(__SIZEOF_INT128__)
+        return static_cast<std::uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
+#else
+        const std::uint64_t a_lo = a & 0xFFFFFFFFu, a_hi = a >> 32, b_lo = b & 0xFFFFFFFFu, b_hi = b >> 32;
+        const std::uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
+        const std::uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xFFFFFFFFu) + lo_hi;
+        return hi_hi + (hi_lo >> 32) + (cross >> 32);
+#endif
+    }
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     std::uint64_t s_[4];
 };

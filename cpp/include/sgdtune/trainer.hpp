@@ -60,6 +60,7 @@ struct TrainOptions {
     bool fit_intercept = true;
     double t_start = 1.0;  // update counter at the start (continues across partial_fit)
     bool unique_row_indices = false;  // sparse rows hold no duplicate column (canonical CSR)
+    bool compute_objective = true;    // sum the training loss (tol without early stopping, reports)
 };
 
 // Training rows and targets. Rows are indices into X, so folds and validation
@@ -138,21 +139,25 @@ constexpr std::int64_t kPrefetchRowsBatch = 16;
 
 // Per-row step coefficients of one column for a batch, and its loss sum.
 // coef[r] is the multiplier of x_r in the step (before dividing by the scale).
+// The loss values are summed only when `with_loss_sum` (the stopping criterion
+// or a report needs them); passive-aggressive steps always need them.
 template <class Loss>
 bool column_coefficients(const Loss& loss, const ColumnState& c, double eta, const double* P,
                          std::int64_t stride, const double* targets, const double* weights,
-                         const double* sqnorms, std::int64_t bsz, double* coef, double& sumloss) {
+                         const double* sqnorms, std::int64_t bsz, double* coef, double& sumloss,
+                         bool with_loss_sum) {
     const ScheduleKind kind = c.spec.schedule;
+    const bool pa = is_passive_aggressive(kind);
     const double inv_b = 1.0 / static_cast<double>(bsz);
     bool finite = true;
     for (std::int64_t r = 0; r < bsz; ++r) {
         const double p = P[r * stride];
         if (!std::isfinite(p)) finite = false;
         const double y = c.target(targets[r]);
-        const double lv = loss.loss(p, y);
+        const double lv = (with_loss_sum || pa) ? loss.loss(p, y) : 0.0;
         sumloss += lv;
         double update;
-        if (kind == ScheduleKind::pa1 || kind == ScheduleKind::pa2) {
+        if (pa) {
             const double sq = sqnorms[r];
             if (kind == ScheduleKind::pa1)
                 update = sq == 0.0 ? 0.0 : std::min(c.spec.eta0, lv / sq);
@@ -225,6 +230,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     std::vector<double> targets(b), weights(b), sqnorms(any_pa ? b : 0), colbuf(b), etas(K);
     std::vector<T> acc(static_cast<std::size_t>(kLanes * K)), cscaled(K), ascaled(K);
     const bool dedupe = !(b == 1 && opt.unique_row_indices);
+    // The tol criterion on the training objective needs the loss sum.
+    const bool loss_sum = opt.compute_objective || (opt.use_tol && !opt.early_stopping);
     std::vector<std::int64_t> stamp(!is_dense(X) && any_l1 && dedupe ? d : 0, -1), touched;
     std::int64_t batch_no = 0;
     // Look at the clock every batch of 64 rows or more, else every 64 batches,
@@ -324,7 +331,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 const bool finite = with_loss(c.spec.loss, c.spec.epsilon, [&](const auto& loss) {
                     return detail::column_coefficients(loss, c, eta, P.data() + k, K, targets.data(),
                                                        weights.data(), sqnorms.data(), bsz,
-                                                       colbuf.data(), c.sumloss);
+                                                       colbuf.data(), c.sumloss, loss_sum);
                 });
                 if (!finite) {
                     diverge(c, epoch);
@@ -419,8 +426,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     l1 += std::fabs(w);
                 }
             }
-            const double objective =
-                c.sumloss / static_cast<double>(n_train) + detail::column_penalty(c, sq, l1);
+            const double objective = loss_sum
+                                         ? c.sumloss / static_cast<double>(n_train) + detail::column_penalty(c, sq, l1)
+                                         : std::numeric_limits<double>::quiet_NaN();
             c.result.objective = objective;
             bool improved;
             if (opt.early_stopping) {
