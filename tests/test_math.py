@@ -306,6 +306,6 @@ def test_instruction_sets_give_identical_models(dtype, sparse):
             models.append([SGDClassifier(batch_size=b, **kw).fit(X, y) for b in (1, 9)])
         finally:
             _core.force_baseline_isa(False)
-    for auto, base in zip(*models):
+    for auto, base in zip(*models, strict=True):
         assert_array_equal(auto.coef_, base.coef_)
         assert_array_equal(auto.intercept_, base.intercept_)
