@@ -331,3 +331,56 @@ def test_reporting_does_not_change_the_model(capsys):
     loud = SGDClassifier(verbose=1, **kw).fit(X, y)
     assert "objective" in capsys.readouterr().out
     assert_array_equal(quiet.coef_, loud.coef_)
+
+
+def test_ctrl_c_interrupts_a_threaded_fit():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20000, 30))
+    y = rng.integers(0, 4, size=20000)
+    clf = SGDClassifier(max_iter=100000, tol=None, n_jobs=2)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert time.perf_counter() - start < 5.0
+    timer.cancel()
+
+
+def test_fits_from_several_python_threads_equal_serial_fits():
+    X, y = make_classification(n_samples=2000, n_classes=3, n_informative=6, random_state=0)
+    params = [{"alpha": a, "batch_size": b} for a in (1e-4, 1e-3) for b in (1, 16)]
+    serial = [SGDClassifier(random_state=0, **p).fit(X, y).coef_ for p in params]
+    results = [None] * len(params)
+
+    def work(i):
+        results[i] = SGDClassifier(random_state=0, **params[i]).fit(X, y).coef_
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(params))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, serial, strict=True):
+        assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_fit_makes_no_copy_of_X(sparse):
+    tracemalloc = pytest.importorskip("tracemalloc")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40000, 100))  # 32 MB
+    if sparse:
+        X = sp.random(40000, 2000, density=0.05, format="csr", random_state=0)  # 48 MB
+    y = rng.integers(0, 2, size=40000)
+    size = X.data.nbytes if sparse else X.nbytes
+    clf = SGDClassifier(max_iter=2, tol=None, random_state=0, penalty="elasticnet")
+    tracemalloc.start()
+    try:
+        clf.fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # tracemalloc sees every NumPy allocation: labels, weights and row indices
+    # are a few bytes a row, and X itself is not copied (the core reads views)
+    assert peak < 0.25 * size, (peak, size)
