@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,10 +44,20 @@ void check_len(const py::array& a, py::ssize_t n, const char* name) {
         fail(std::string(name) + " has length " + std::to_string(a.shape(0)) + ", expected " + std::to_string(n));
 }
 
+// True when every value of p[0..len) lies in [0, end): one pass that vectorises.
+template <class I>
+bool all_in_range(const I* p, py::ssize_t len, std::int64_t end) {
+    I lo = 0, hi = 0;
+    for (py::ssize_t r = 0; r < len; ++r) {
+        lo = std::min(lo, p[r]);
+        hi = std::max(hi, p[r]);
+    }
+    return lo >= 0 && (len == 0 || static_cast<std::int64_t>(hi) < end);
+}
+
 const std::int64_t* row_indices(const py::array& a, std::int64_t n, const char* name) {
     const auto* p = typed<std::int64_t>(a, name, 1);
-    for (py::ssize_t r = 0; r < a.shape(0); ++r)
-        if (p[r] < 0 || p[r] >= n) fail(std::string(name) + " holds a row index outside [0, n_samples)");
+    if (!all_in_range(p, a.shape(0), n)) fail(std::string(name) + " holds a row index outside [0, n_samples)");
     return p;
 }
 
@@ -172,10 +183,10 @@ py::dict train_csr_t(const py::array& data, const py::array& indices, const py::
     if (indptr.shape(0) != n + 1) fail("X.indptr must have n_samples + 1 entries");
     if (ptr[0] != 0 || static_cast<py::ssize_t>(ptr[n]) != data.shape(0) || indices.shape(0) != data.shape(0))
         fail("X.indptr does not match X.data and X.indices");
-    for (std::int64_t i = 0; i < n; ++i)
-        if (ptr[i + 1] < ptr[i]) fail("X.indptr must be non-decreasing");
-    for (py::ssize_t p = 0; p < indices.shape(0); ++p)
-        if (idx[p] < 0 || static_cast<std::int64_t>(idx[p]) >= d) fail("X.indices holds a column outside [0, n_features)");
+    bool sorted = true;
+    for (std::int64_t i = 0; i < n; ++i) sorted &= ptr[i + 1] >= ptr[i];
+    if (!sorted) fail("X.indptr must be non-decreasing");
+    if (!all_in_range(idx, indices.shape(0), d)) fail("X.indices holds a column outside [0, n_features)");
     auto c = prepare<T>(n, d, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs.size());
     return run<T>(CsrView<T, I>{v, idx, ptr, n, d}, c, specs, opt, n_threads);
 }

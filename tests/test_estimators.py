@@ -384,3 +384,19 @@ def test_fit_makes_no_copy_of_X(sparse):
     # tracemalloc sees every NumPy allocation: labels, weights and row indices
     # are a few bytes a row, and X itself is not copied (the core reads views)
     assert peak < 0.25 * size, (peak, size)
+
+
+@pytest.mark.parametrize("corrupt", ["column too large", "negative column", "indptr decreasing"])
+def test_malformed_csr_is_refused_not_read_out_of_bounds(corrupt):
+    X = sp.random(50, 10, density=0.3, format="csr", random_state=0)
+    y = np.arange(50) % 2
+    indices, indptr = X.indices.copy(), X.indptr.copy()
+    if corrupt == "column too large":
+        indices[3] = 12
+    elif corrupt == "negative column":
+        indices[3] = -1
+    else:
+        indptr[5], indptr[6] = indptr[6], indptr[5]
+    bad = sp.csr_matrix((X.data, indices, indptr), shape=X.shape)
+    with pytest.raises(ValueError, match=r"X\.ind"):
+        SGDClassifier().fit(bad, y)
