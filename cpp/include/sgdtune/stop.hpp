@@ -1,0 +1,33 @@
+// Cooperative cancellation of training (Ctrl-C from Python, or a search that
+// stops early).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <stdexcept>
+
+namespace sgdtune {
+
+struct Interrupted : std::runtime_error {
+    Interrupted() : std::runtime_error("training interrupted") {}
+};
+
+// Cooperative cancellation. `poll` (may be empty) is called only from the thread
+// that created the token, at most every ~50 ms, and returns true to stop.
+struct StopToken {
+    std::atomic<bool> requested{false};
+    std::function<bool()> poll;
+    std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+
+    bool stop_requested() const { return requested.load(std::memory_order_relaxed); }
+    void maybe_poll() {
+        if (!poll) return;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::milliseconds(50)) return;
+        last = now;
+        if (poll()) requested.store(true, std::memory_order_relaxed);
+    }
+};
+
+}  // namespace sgdtune
