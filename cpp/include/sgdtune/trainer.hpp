@@ -410,7 +410,11 @@ inline std::atomic<bool>& force_baseline_isa() {
 
 inline const char* isa_in_use() {
 #ifdef SGDTUNE_X86_DISPATCH
-    if (!force_baseline_isa().load() && __builtin_cpu_supports("avx2")) return "avx2";
+    static const bool has_avx2 = [] {
+        __builtin_cpu_init();  // safe to call again; needed if used before constructors ran
+        return __builtin_cpu_supports("avx2") != 0;
+    }();
+    if (!force_baseline_isa().load() && has_avx2) return "avx2";
 #endif
     return "baseline";
 }
