@@ -61,49 +61,63 @@ const std::int64_t* row_indices(const py::array& a, std::int64_t n, const char* 
     return p;
 }
 
-// Everything a training call needs besides X, checked against n, d and T.
-template <class T>
-struct Call {
-    TrainData td{};
-    ModelArrays<T> model{};
+// A training job as Python hands it over: arrays (kept alive by this object
+// while the job runs), the column specs and the block's options.
+struct PyJob {
+    py::array y;
+    py::object sample_weight;
+    py::array train_idx, val_idx;
+    py::array coef, intercept;
+    py::object avg_coef, avg_intercept;
+    std::vector<ColumnSpec> specs;
+    TrainOptions options;
 };
 
+// A job's views, checked against X's n and d and against T.
 template <class T>
-Call<T> prepare(std::int64_t n, std::int64_t d, const py::array& y, const py::object& sample_weight,
-                const py::array& train_idx, const py::array& val_idx, py::array& coef, py::array& intercept,
-                const py::object& avg_coef, const py::object& avg_intercept, std::size_t n_specs) {
-    Call<T> c;
-    c.td.y = typed<double>(y, "y", 1);
-    check_len(y, n, "y");
-    if (!sample_weight.is_none()) {
-        py::array sw = sample_weight.cast<py::array>();
-        c.td.sample_weight = typed<double>(sw, "sample_weight", 1);
+Job<T> job_view(PyJob& pj, std::int64_t n, std::int64_t d) {
+    Job<T> job{};
+    TrainData& td = job.data;
+    td.y = typed<double>(pj.y, "y", 1);
+    check_len(pj.y, n, "y");
+    if (!pj.sample_weight.is_none()) {
+        py::array sw = pj.sample_weight.cast<py::array>();
+        td.sample_weight = typed<double>(sw, "sample_weight", 1);
         check_len(sw, n, "sample_weight");
     }
-    c.td.train_idx = row_indices(train_idx, n, "train_idx");
-    c.td.n_train = train_idx.shape(0);
-    if (c.td.n_train == 0) fail("train_idx is empty: there is no row to train on");
-    c.td.val_idx = row_indices(val_idx, n, "val_idx");
-    c.td.n_val = val_idx.shape(0);
+    td.train_idx = row_indices(pj.train_idx, n, "train_idx");
+    td.n_train = pj.train_idx.shape(0);
+    if (td.n_train == 0) fail("train_idx is empty: there is no row to train on");
+    td.val_idx = row_indices(pj.val_idx, n, "val_idx");
+    td.n_val = pj.val_idx.shape(0);
 
-    c.model.coef = typed_mut<T>(coef, "coef", 2);
-    const std::int64_t K = coef.shape(0);
-    if (coef.shape(1) != d) fail("coef must have shape (n_columns, n_features)");
-    if (static_cast<std::size_t>(K) != n_specs) fail("one column spec is needed per row of coef");
-    c.model.intercept = typed_mut<T>(intercept, "intercept", 1);
-    check_len(intercept, K, "intercept");
-    if (avg_coef.is_none() != avg_intercept.is_none())
+    const TrainOptions& opt = pj.options;
+    if (opt.batch_size < 1) fail("batch_size must be >= 1");
+    if (opt.max_iter < 1) fail("max_iter must be >= 1");
+    for (const auto& spec : pj.specs)
+        if (spec.target_class < -1) fail("target_class must be >= -1");
+    job.options = opt;
+    job.specs = pj.specs;
+
+    ModelArrays<T>& m = job.model;
+    m.coef = typed_mut<T>(pj.coef, "coef", 2);
+    const std::int64_t K = pj.coef.shape(0);
+    if (pj.coef.shape(1) != d) fail("coef must have shape (n_columns, n_features)");
+    if (static_cast<std::size_t>(K) != pj.specs.size()) fail("one column spec is needed per row of coef");
+    m.intercept = typed_mut<T>(pj.intercept, "intercept", 1);
+    check_len(pj.intercept, K, "intercept");
+    if (pj.avg_coef.is_none() != pj.avg_intercept.is_none())
         fail("avg_coef and avg_intercept must both be given or both be None");
-    if (!avg_coef.is_none()) {
-        py::array ac = avg_coef.cast<py::array>(), ai = avg_intercept.cast<py::array>();
-        c.model.avg_coef = typed_mut<T>(ac, "avg_coef", 2);
+    if (!pj.avg_coef.is_none()) {
+        py::array ac = pj.avg_coef.cast<py::array>(), ai = pj.avg_intercept.cast<py::array>();
+        m.avg_coef = typed_mut<T>(ac, "avg_coef", 2);
         if (ac.shape(0) != K || ac.shape(1) != d) fail("avg_coef must have the shape of coef");
-        c.model.avg_intercept = typed_mut<T>(ai, "avg_intercept", 1);
+        m.avg_intercept = typed_mut<T>(ai, "avg_intercept", 1);
         check_len(ai, K, "avg_intercept");
     }
-    c.model.K = K;
-    c.model.d = d;
-    return c;
+    m.K = K;
+    m.d = d;
+    return job;
 }
 
 py::dict results_to_dict(const std::vector<ColumnResult>& res) {
@@ -129,25 +143,23 @@ py::dict results_to_dict(const std::vector<ColumnResult>& res) {
 }
 
 template <class T, class Data>
-py::dict run(const Data& X, const Call<T>& c, const std::vector<ColumnSpec>& specs, const TrainOptions& opt,
-             int n_threads) {
-    if (opt.batch_size < 1) fail("batch_size must be >= 1");
-    if (opt.max_iter < 1) fail("max_iter must be >= 1");
-    for (const auto& s : specs)
-        if (s.target_class < -1) fail("target_class must be >= -1");
+py::list run(const Data& X, std::vector<PyJob>& pyjobs, int n_threads) {
+    std::vector<Job<T>> jobs;
+    jobs.reserve(pyjobs.size());
+    for (auto& pj : pyjobs) jobs.push_back(job_view<T>(pj, X.n, X.d));
     StopToken stop;
     stop.poll = [] {
         py::gil_scoped_acquire gil;
         return PyErr_CheckSignals() != 0;
     };
-    std::vector<ColumnResult> res;
+    std::vector<std::vector<ColumnResult>> res;
     bool interrupted = false;
     {
-        // Safe: every Python object was converted to a raw view above, and the
-        // caller keeps the arrays alive for the duration of this call.
+        // Safe: every Python object was converted to a raw view above, and
+        // `pyjobs` (held by the caller) keeps the arrays alive during the call.
         py::gil_scoped_release release;
         try {
-            res = train_model<T>(X, c.td, c.model, specs, opt, n_threads, stop);
+            res = train_jobs<T>(X, jobs, n_threads, stop);
         } catch (const Interrupted&) {
             interrupted = true;
         }
@@ -157,26 +169,23 @@ py::dict run(const Data& X, const Call<T>& c, const std::vector<ColumnSpec>& spe
         PyErr_SetNone(PyExc_KeyboardInterrupt);
         throw py::error_already_set();
     }
-    return results_to_dict(res);
+    py::list out;
+    for (const auto& r : res) out.append(results_to_dict(r));
+    return out;
 }
 
-template <class T>
-py::dict train_dense_t(const py::array& X, const py::array& y, const py::object& sw, const py::array& train_idx,
-                       const py::array& val_idx, py::array& coef, py::array& intercept,
-                       const py::object& avg_coef, const py::object& avg_intercept,
-                       const std::vector<ColumnSpec>& specs, const TrainOptions& opt, int n_threads) {
-    const T* data = typed<T>(X, "X", 2);
+py::list train_dense(const py::array& X, std::vector<PyJob>& jobs, int n_threads) {
+    if (X.ndim() != 2) fail("X must be 2-dimensional");
     const std::int64_t n = X.shape(0), d = X.shape(1);
-    auto c = prepare<T>(n, d, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs.size());
-    return run<T>(DenseView<T>{data, n, d, d}, c, specs, opt, n_threads);
+    if (has_dtype<float>(X)) return run<float>(DenseView<float>{typed<float>(X, "X", 2), n, d, d}, jobs, n_threads);
+    if (has_dtype<double>(X))
+        return run<double>(DenseView<double>{typed<double>(X, "X", 2), n, d, d}, jobs, n_threads);
+    fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
 }
 
 template <class T, class I>
-py::dict train_csr_t(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
-                     std::int64_t d, const py::array& y, const py::object& sw, const py::array& train_idx,
-                     const py::array& val_idx, py::array& coef, py::array& intercept, const py::object& avg_coef,
-                     const py::object& avg_intercept, const std::vector<ColumnSpec>& specs,
-                     const TrainOptions& opt, int n_threads) {
+py::list train_csr_t(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+                     std::int64_t d, std::vector<PyJob>& jobs, int n_threads) {
     const T* v = typed<T>(data, "X.data", 1);
     const I* idx = typed<I>(indices, "X.indices", 1);
     const I* ptr = typed<I>(indptr, "X.indptr", 1);
@@ -187,42 +196,21 @@ py::dict train_csr_t(const py::array& data, const py::array& indices, const py::
     for (std::int64_t i = 0; i < n; ++i) sorted &= ptr[i + 1] >= ptr[i];
     if (!sorted) fail("X.indptr must be non-decreasing");
     if (!all_in_range(idx, indices.shape(0), d)) fail("X.indices holds a column outside [0, n_features)");
-    auto c = prepare<T>(n, d, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs.size());
-    return run<T>(CsrView<T, I>{v, idx, ptr, n, d}, c, specs, opt, n_threads);
+    return run<T>(CsrView<T, I>{v, idx, ptr, n, d}, jobs, n_threads);
 }
 
-py::dict train_dense(const py::array& X, const py::array& y, const py::object& sw, const py::array& train_idx,
-                     const py::array& val_idx, py::array& coef, py::array& intercept, const py::object& avg_coef,
-                     const py::object& avg_intercept, const std::vector<ColumnSpec>& specs,
-                     const TrainOptions& opt, int n_threads) {
-    if (has_dtype<float>(X))
-        return train_dense_t<float>(X, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs,
-                                    opt, n_threads);
-    if (has_dtype<double>(X))
-        return train_dense_t<double>(X, y, sw, train_idx, val_idx, coef, intercept, avg_coef, avg_intercept, specs,
-                                     opt, n_threads);
-    fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
-}
-
-py::dict train_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
-                   std::int64_t d, const py::array& y, const py::object& sw, const py::array& train_idx,
-                   const py::array& val_idx, py::array& coef, py::array& intercept, const py::object& avg_coef,
-                   const py::object& avg_intercept, const std::vector<ColumnSpec>& specs,
-                   const TrainOptions& opt, int n_threads) {
+py::list train_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+                   std::int64_t d, std::vector<PyJob>& jobs, int n_threads) {
     const bool f32 = has_dtype<float>(data);
     if (!f32 && !has_dtype<double>(data))
         fail("X.data must have dtype float32 or float64, got " + std::string(py::str(data.dtype())));
     const bool i32 = has_dtype<std::int32_t>(indices);
     if (!i32 && !has_dtype<std::int64_t>(indices))
         fail("X.indices must have dtype int32 or int64, got " + std::string(py::str(indices.dtype())));
-#define SGDTUNE_CSR(T, I)                                                                                    \
-    return train_csr_t<T, I>(data, indices, indptr, n, d, y, sw, train_idx, val_idx, coef, intercept, avg_coef, \
-                             avg_intercept, specs, opt, n_threads)
-    if (f32 && i32) SGDTUNE_CSR(float, std::int32_t);
-    if (f32) SGDTUNE_CSR(float, std::int64_t);
-    if (i32) SGDTUNE_CSR(double, std::int32_t);
-    SGDTUNE_CSR(double, std::int64_t);
-#undef SGDTUNE_CSR
+    if (f32 && i32) return train_csr_t<float, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads);
+    if (f32) return train_csr_t<float, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads);
+    if (i32) return train_csr_t<double, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads);
+    return train_csr_t<double, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads);
 }
 
 template <class F>
@@ -298,14 +286,24 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("unique_row_indices", &TrainOptions::unique_row_indices)
         .def_readwrite("compute_objective", &TrainOptions::compute_objective);
 
-    m.def("train_dense", &train_dense, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"),
-          py::arg("val_idx"), py::arg("coef"), py::arg("intercept"), py::arg("avg_coef"), py::arg("avg_intercept"),
-          py::arg("specs"), py::arg("options"), py::arg("n_threads") = 1,
-          "Train the rows of coef (in place) on dense C-contiguous X.");
+    py::class_<PyJob>(m, "Job", "One block of columns to train: a model, or a group of trials on one fold.")
+        .def(py::init([](py::array y, py::object sample_weight, py::array train_idx, py::array val_idx,
+                         py::array coef, py::array intercept, py::object avg_coef, py::object avg_intercept,
+                         std::vector<ColumnSpec> specs, TrainOptions options) {
+                 return PyJob{std::move(y),       std::move(sample_weight), std::move(train_idx),
+                              std::move(val_idx), std::move(coef),          std::move(intercept),
+                              std::move(avg_coef), std::move(avg_intercept), std::move(specs),
+                              options};
+             }),
+             py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"), py::arg("val_idx"), py::arg("coef"),
+             py::arg("intercept"), py::arg("avg_coef"), py::arg("avg_intercept"), py::arg("specs"),
+             py::arg("options"));
+
+    m.def("train_dense", &train_dense, py::arg("X"), py::arg("jobs"), py::arg("n_threads") = 1,
+          "Train each job's coef (in place) on dense C-contiguous X; one result dict per job.");
     m.def("train_csr", &train_csr, py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n_samples"),
-          py::arg("n_features"), py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"), py::arg("val_idx"),
-          py::arg("coef"), py::arg("intercept"), py::arg("avg_coef"), py::arg("avg_intercept"), py::arg("specs"),
-          py::arg("options"), py::arg("n_threads") = 1, "Train the rows of coef (in place) on CSR X.");
+          py::arg("n_features"), py::arg("jobs"), py::arg("n_threads") = 1,
+          "Train each job's coef (in place) on CSR X; one result dict per job.");
 
     m.def(
         "loss_value",

@@ -262,24 +262,26 @@ class _BaseSGD(BaseEstimator):
         )
         specs = self._specs(columns)
         avg = self.average > 0
-        args = (
-            y_codes,
-            sample_weight,
-            train_idx,
-            val_idx,
-            self._standard_coef,
-            self._standard_intercept,
-            self._average_coef if avg else None,
-            self._average_intercept if avg else None,
-            specs,
-            opt,
-            _effective_n_jobs(getattr(self, "n_jobs", None)),
+        job = _core.Job(
+            y=y_codes,
+            sample_weight=sample_weight,
+            train_idx=train_idx,
+            val_idx=val_idx,
+            coef=self._standard_coef,
+            intercept=self._standard_intercept,
+            avg_coef=self._average_coef if avg else None,
+            avg_intercept=self._average_intercept if avg else None,
+            specs=specs,
+            options=opt,
         )
+        n_threads = _effective_n_jobs(getattr(self, "n_jobs", None))
         start = time.perf_counter()
         if sp.issparse(X):
-            res = _core.train_csr(X.data, X.indices, X.indptr, X.shape[0], X.shape[1], *args)
+            (res,) = _core.train_csr(
+                X.data, X.indices, X.indptr, X.shape[0], X.shape[1], [job], n_threads
+            )
         else:
-            res = _core.train_dense(X, *args)
+            (res,) = _core.train_dense(X, [job], n_threads)
         if self.verbose:
             for k in range(len(specs)):
                 last = (

@@ -16,11 +16,11 @@ namespace sgdtune {
 // coef_[k, j]). avg_coef and avg_intercept may be null when nothing averages.
 template <class T>
 struct ModelArrays {
-    T* coef;            // K x d
-    T* intercept;       // K
-    T* avg_coef;        // K x d or null
-    T* avg_intercept;   // K or null
-    std::int64_t K, d;
+    T* coef = nullptr;           // K x d
+    T* intercept = nullptr;      // K
+    T* avg_coef = nullptr;       // K x d or null
+    T* avg_intercept = nullptr;  // K or null
+    std::int64_t K = 0, d = 0;
 };
 
 template <class T>

@@ -44,12 +44,12 @@ struct TrainOptions {
 // Training rows and targets. Rows are indices into X, so folds and validation
 // splits never copy X.
 struct TrainData {
-    const double* y;              // n targets (class codes for classification columns)
-    const double* sample_weight;  // n, or null for all ones
-    const std::int64_t* train_idx;
-    std::int64_t n_train;
-    const std::int64_t* val_idx;  // early-stopping rows (may be empty)
-    std::int64_t n_val;
+    const double* y = nullptr;              // n targets (class codes for classification columns)
+    const double* sample_weight = nullptr;  // n, or null for all ones
+    const std::int64_t* train_idx = nullptr;
+    std::int64_t n_train = 0;
+    const std::int64_t* val_idx = nullptr;  // early-stopping rows (may be empty)
+    std::int64_t n_val = 0;
 };
 
 enum class ColumnStatus : int { ok = 0, diverged = 1 };

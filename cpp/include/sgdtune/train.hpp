@@ -1,11 +1,16 @@
-// Trains a model of K columns on n_threads threads. The columns are split into
-// contiguous groups, one block per thread, each with its own weight storage (no
-// two threads write the same cache line). Every block reads the same rows in the
-// same shuffled order, and a column's arithmetic does not depend on its block,
-// so the result is the same for any thread count.
+// Runs training jobs on a pool of threads. A job is one block of columns (one
+// model, or a group of hyperparameter trials that share a fold, a batch size, a
+// shuffle seed and stopping options) trained on its own rows of the shared,
+// read-only X. A job's columns may be split into contiguous chunks so that every
+// thread has work; each chunk is its own block with its own weight storage (no
+// two threads write the same cache line). Every chunk of a job reads the same
+// rows in the same shuffled order, and a column's arithmetic does not depend on
+// the other columns of its block, so results are the same for any thread count
+// and any grouping of trials into jobs.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <thread>
@@ -15,53 +20,99 @@
 
 namespace sgdtune {
 
-template <class T, class Data>
-std::vector<ColumnResult> train_model(const Data& X, const TrainData& td, const ModelArrays<T>& model,
-                                      const std::vector<ColumnSpec>& specs, const TrainOptions& opt,
-                                      int n_threads, StopToken& stop) {
-    const std::int64_t K = model.K;
-    bool any_l1 = false;
-    for (const auto& s : specs) any_l1 = any_l1 || has_l1(s.penalty);
-    const std::int64_t groups = std::max<std::int64_t>(1, std::min<std::int64_t>(n_threads, K));
-    std::vector<std::int64_t> first(groups + 1);
-    for (std::int64_t g = 0; g <= groups; ++g) first[g] = g * K / groups;
+template <class T>
+struct Job {
+    TrainData data;
+    TrainOptions options;
+    std::vector<ColumnSpec> specs;
+    ModelArrays<T> model;  // model.K == specs.size()
+};
 
-    std::vector<ColumnResult> results(static_cast<std::size_t>(K));
-    auto run_group = [&](std::int64_t g, bool may_poll) {
-        const std::int64_t k0 = first[g], kn = first[g + 1] - first[g];
-        Block<T> block(model, k0, kn, any_l1);
-        std::vector<ColumnSpec> sub(specs.begin() + k0, specs.begin() + k0 + kn);
-        auto res = train_block(X, td, block, sub, opt, stop, may_poll);
-        block.store(model, k0);
-        std::copy(res.begin(), res.end(), results.begin() + k0);
+namespace detail {
+
+struct Chunk {
+    std::size_t job;
+    std::int64_t k0, kn;
+};
+
+// Splits jobs into chunks: whole jobs when there are at least as many jobs as
+// threads (the widest blocks), else each job's columns shared out so that about
+// n_threads chunks exist in all.
+template <class T>
+std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, int n_threads) {
+    std::int64_t total = 0;
+    for (const auto& j : jobs) total += j.model.K;
+    std::vector<Chunk> chunks;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        const std::int64_t K = jobs[i].model.K;
+        std::int64_t parts = 1;
+        if (static_cast<std::int64_t>(jobs.size()) < n_threads && total > 0)
+            parts = std::clamp<std::int64_t>((n_threads * K + total - 1) / total, 1, K);
+        for (std::int64_t p = 0; p < parts; ++p) {
+            const std::int64_t a = p * K / parts, b = (p + 1) * K / parts;
+            if (b > a) chunks.push_back({i, a, b - a});
+        }
+    }
+    return chunks;
+}
+
+}  // namespace detail
+
+// Trains every job; returns one result per column of each job. Throws
+// Interrupted when `stop` is requested (polled from the calling thread).
+template <class T, class Data>
+std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vector<Job<T>>& jobs,
+                                                  int n_threads, StopToken& stop) {
+    std::vector<std::vector<ColumnResult>> results(jobs.size());
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (static_cast<std::int64_t>(jobs[i].specs.size()) != jobs[i].model.K)
+            throw std::invalid_argument("a job needs one column spec per model column");
+        results[i].resize(static_cast<std::size_t>(jobs[i].model.K));
+    }
+    const auto chunks = detail::plan_chunks(jobs, std::max(1, n_threads));
+
+    auto run_chunk = [&](const detail::Chunk& c, bool may_poll) {
+        const Job<T>& job = jobs[c.job];
+        bool any_l1 = false;
+        for (std::int64_t k = c.k0; k < c.k0 + c.kn; ++k) any_l1 = any_l1 || has_l1(job.specs[k].penalty);
+        Block<T> block(job.model, c.k0, c.kn, any_l1);
+        std::vector<ColumnSpec> sub(job.specs.begin() + c.k0, job.specs.begin() + c.k0 + c.kn);
+        auto res = train_block(X, job.data, block, sub, job.options, stop, may_poll);
+        block.store(job.model, c.k0);
+        std::copy(res.begin(), res.end(), results[c.job].begin() + c.k0);
     };
 
-    if (groups == 1) {
-        run_group(0, true);
+    const auto workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, n_threads)), chunks.size());
+    if (workers <= 1) {
+        for (const auto& c : chunks) run_chunk(c, true);
         return results;
     }
-    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(groups));
-    std::atomic<std::int64_t> remaining{groups};
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> running{workers};
+    std::vector<std::exception_ptr> errors(workers);
     std::vector<std::thread> threads;
-    threads.reserve(static_cast<std::size_t>(groups));
-    for (std::int64_t g = 0; g < groups; ++g) {
-        threads.emplace_back([&, g] {
+    threads.reserve(workers);
+    for (std::size_t w = 0; w < workers; ++w) {
+        threads.emplace_back([&, w] {
             try {
-                run_group(g, false);
+                for (std::size_t i = next.fetch_add(1); i < chunks.size(); i = next.fetch_add(1)) {
+                    if (stop.stop_requested()) throw Interrupted();
+                    run_chunk(chunks[i], false);
+                }
             } catch (...) {
-                errors[g] = std::current_exception();
+                errors[w] = std::current_exception();
                 stop.requested.store(true);
             }
-            remaining.fetch_sub(1);
+            running.fetch_sub(1);
         });
     }
     // The calling thread only watches for interruption while the workers train.
-    while (remaining.load() > 0) {
+    while (running.load() > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         stop.maybe_poll();
     }
     for (auto& t : threads) t.join();
-    // An interruption in one group stops the others; report the first real error.
+    // A failure in one worker stops the others; report the first real error.
     std::exception_ptr first_error;
     for (auto& e : errors) {
         if (!e) continue;
@@ -85,10 +136,10 @@ using Csr64 = CsrView<T, std::int64_t>;
 
 // Entry points compiled once per type in src/ (explicit instantiation keeps the
 // bindings file fast to build).
-#define SGDTUNE_TRAIN_DECL(EXTERN, T, DATA)                                                   \
-    EXTERN template std::vector<ColumnResult> train_model<T, DATA>(                          \
-        const DATA&, const TrainData&, const ModelArrays<T>&, const std::vector<ColumnSpec>&, \
-        const TrainOptions&, int, StopToken&);
+#define SGDTUNE_TRAIN_DECL(EXTERN, T, DATA)                                                               \
+    EXTERN template std::vector<std::vector<ColumnResult>> train_jobs<T, DATA>(const DATA&,                \
+                                                                              const std::vector<Job<T>>&, \
+                                                                              int, StopToken&);
 #define SGDTUNE_TRAIN_ALL(EXTERN, T)            \
     SGDTUNE_TRAIN_DECL(EXTERN, T, DenseView<T>) \
     SGDTUNE_TRAIN_DECL(EXTERN, T, Csr32<T>)     \
