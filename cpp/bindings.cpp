@@ -297,7 +297,13 @@ PYBIND11_MODULE(_core, m) {
              }),
              py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"), py::arg("val_idx"), py::arg("coef"),
              py::arg("intercept"), py::arg("avg_coef"), py::arg("avg_intercept"), py::arg("specs"),
-             py::arg("options"));
+             py::arg("options"))
+        .def_readonly("coef", &PyJob::coef)
+        .def_readonly("intercept", &PyJob::intercept)
+        .def_readonly("avg_coef", &PyJob::avg_coef)
+        .def_readonly("avg_intercept", &PyJob::avg_intercept)
+        .def_readonly("specs", &PyJob::specs)
+        .def_readonly("options", &PyJob::options);
 
     m.def("train_dense", &train_dense, py::arg("X"), py::arg("jobs"), py::arg("n_threads") = 1,
           "Train each job's coef (in place) on dense C-contiguous X; one result dict per job.");

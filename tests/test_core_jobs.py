@@ -1,0 +1,116 @@
+"""The compiled core's job interface: many blocks in one call, any grouping.
+
+These are the guarantees the search engine builds on: a trial's numbers do not
+depend on which other trials share its block, on the other jobs of the call,
+or on the thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+from sgdtune import _core
+
+
+def _spec(alpha, loss="hinge", penalty="l2"):
+    s = _core.ColumnSpec()
+    s.loss = _core.Loss.__members__[loss]
+    s.penalty = _core.Penalty.__members__[penalty]
+    s.alpha = alpha
+    s.target_class = 1
+    return s
+
+
+def _options(seed=3, batch_size=4):
+    o = _core.TrainOptions()
+    o.max_iter = 3
+    o.use_tol = False
+    o.batch_size = batch_size
+    o.seed = seed
+    return o
+
+
+def _job(y, rows, specs, d, options):
+    k = len(specs)
+    return _core.Job(
+        y=y, sample_weight=None, train_idx=rows, val_idx=np.empty(0, np.int64),
+        coef=np.zeros((k, d)), intercept=np.zeros(k), avg_coef=None, avg_intercept=None,
+        specs=specs, options=options,
+    )
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 12))
+    y = (X[:, 0] + 0.5 * rng.normal(size=300) > 0).astype(np.float64)
+    folds = [np.arange(0, 200, dtype=np.int64), np.arange(100, 300, dtype=np.int64)]
+    return X, y, folds
+
+
+def _train(X, jobs, n_threads):
+    if sp.issparse(X):
+        return _core.train_csr(X.data, X.indices, X.indptr, X.shape[0], X.shape[1], jobs,
+                               n_threads)
+    return _core.train_dense(X, jobs, n_threads)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_trials_fused_in_one_block_equal_trials_alone(data, n_threads, batch_size, sparse):
+    X, y, folds = data
+    if sparse:
+        X = sp.csr_matrix(X * (np.abs(X) > 0.8))
+    alphas = [1e-4, 1e-3, 1e-2]
+    penalties = ["l2", "l1", "elasticnet"]
+    specs = [_spec(a, penalty=p) for a, p in zip(alphas, penalties, strict=True)]
+    fused = _job(y, folds[0], specs, X.shape[1], _options(batch_size=batch_size))
+    _train(X, [fused], n_threads)
+    for i, (a, p) in enumerate(zip(alphas, penalties, strict=True)):
+        alone = _job(y, folds[0], [_spec(a, penalty=p)], X.shape[1],
+                     _options(batch_size=batch_size))
+        _train(X, [alone], 1)
+        assert_array_equal(fused.coef[i], alone.coef[0])
+        assert_array_equal(fused.intercept[i], alone.intercept[0])
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 4])
+def test_jobs_in_one_call_equal_jobs_called_one_by_one(data, n_threads):
+    X, y, folds = data
+    def make():
+        return [
+            _job(y, folds[f], [_spec(a, loss)], X.shape[1], _options(seed=s))
+            for f in range(2) for a in (1e-4, 1e-2) for loss in ("hinge", "log_loss")
+            for s in (1, 2)
+        ]
+    together, separate = make(), make()
+    results = _core.train_dense(X, together, n_threads)
+    assert len(results) == len(together)
+    for job, res in zip(separate, results, strict=True):
+        (alone,) = _core.train_dense(X, [job], 1)
+        assert_array_equal(res["n_iter"], alone["n_iter"])
+    for a, b in zip(together, separate, strict=True):
+        assert_array_equal(a.coef, b.coef)
+    # different folds and seeds do give different models
+    assert not np.array_equal(together[0].coef, together[8].coef)
+
+
+def test_job_arguments_are_checked(data):
+    X, y, folds = data
+    bad_rows = np.array([0, 5, 300], dtype=np.int64)
+    with pytest.raises(ValueError, match="train_idx holds a row index outside"):
+        _core.train_dense(X, [_job(y, bad_rows, [_spec(1e-4)], X.shape[1], _options())])
+    with pytest.raises(ValueError, match="one column spec is needed per row of coef"):
+        two_rows = _core.Job(y=y, sample_weight=None, train_idx=folds[0],
+                             val_idx=np.empty(0, np.int64), coef=np.zeros((2, X.shape[1])),
+                             intercept=np.zeros(2), avg_coef=None, avg_intercept=None,
+                             specs=[_spec(1e-4)], options=_options())
+        _core.train_dense(X, [two_rows])
+    with pytest.raises(ValueError, match="coef must have dtype float64"):
+        j = _core.Job(y=y, sample_weight=None, train_idx=folds[0], val_idx=np.empty(0, np.int64),
+                      coef=np.zeros((1, X.shape[1]), np.float32), intercept=np.zeros(1),
+                      avg_coef=None, avg_intercept=None, specs=[_spec(1e-4)], options=_options())
+        _core.train_dense(X, [j])
