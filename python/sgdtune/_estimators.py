@@ -48,6 +48,15 @@ def _effective_n_jobs(n_jobs):
     return max(1, int(n_jobs))
 
 
+def _run_jobs(X, jobs, n_threads):
+    """Train compiled jobs on validated X (dense C-contiguous or CSR)."""
+    if sp.issparse(X):
+        return _core.train_csr(
+            X.data, X.indices, X.indptr, X.shape[0], X.shape[1], jobs, n_threads
+        )
+    return _core.train_dense(X, jobs, n_threads)
+
+
 def _check_sample_weight(sample_weight, n_samples, allow_all_zero=False):
     """Return sample weights as a float64 array of length n_samples."""
     if sample_weight is None:
@@ -142,11 +151,30 @@ class _BaseSGD(BaseEstimator):
             raise ValueError("X has 0 samples: at least one is required.")
         return X, y
 
-    def _validation_split(self, y, sample_weight):
-        """Row indices for training and for early stopping's validation."""
+    def _fold_weights(self, sample_weight, rows, n_samples, fold):
+        """The fitted rows' weights (checked), and the array the core reads.
+
+        The core indexes weights by row of X, so it gets the full-length array,
+        or None for all ones. ``fold``: only ``rows`` of X are fitted.
+        """
+        allow_zero = self.early_stopping
+        if not fold:
+            sw = _check_sample_weight(sample_weight, n_samples, allow_all_zero=allow_zero)
+            return sw, (None if sample_weight is None else sw)
+        if sample_weight is None:
+            return np.ones(rows.shape[0]), None
+        full = np.asarray(sample_weight, dtype=np.float64)
+        return _check_sample_weight(full[rows], rows.shape[0], allow_all_zero=allow_zero), full
+
+    def _validation_split(self, y, sample_weight, rows):
+        """Indices into X of the rows to train on and of early stopping's rows.
+
+        ``rows`` are the rows of X being fitted (y and sample_weight are theirs);
+        the split is made among them exactly as a fit on ``X[rows]`` makes it.
+        """
         n = y.shape[0]
         if not self.early_stopping:
-            return np.arange(n, dtype=np.int64), np.empty(0, dtype=np.int64)
+            return rows, np.empty(0, dtype=np.int64)
         splitter = StratifiedShuffleSplit if self._is_classifier else ShuffleSplit
         cv = splitter(test_size=self.validation_fraction, random_state=self.random_state)
         idx_train, idx_val = next(cv.split(np.zeros((n, 1)), y))
@@ -163,7 +191,7 @@ class _BaseSGD(BaseEstimator):
                 "The sample weights for validation set are all zero, consider using "
                 "a different random state."
             )
-        return np.sort(idx_train).astype(np.int64), np.sort(idx_val).astype(np.int64)
+        return rows[np.sort(idx_train)], rows[np.sort(idx_val)]
 
     def _allocate(self, n_columns, n_features, dtype, coef_init, intercept_init):
         """Initial standard (and averaged) weights, shape (n_columns, n_features)."""
@@ -239,8 +267,8 @@ class _BaseSGD(BaseEstimator):
             specs.append(s)
         return specs
 
-    def _train(self, X, y_codes, sample_weight, columns, max_iter, train_idx, val_idx):
-        """Run the compiled trainer on the standard/average weights in place."""
+    def _job(self, X, y_codes, sample_weight, columns, max_iter, train_idx, val_idx):
+        """The compiled job that trains this estimator's weights (in place)."""
         opt = _core.TrainOptions()
         opt.max_iter = int(max_iter)
         opt.use_tol = self.tol is not None
@@ -260,9 +288,8 @@ class _BaseSGD(BaseEstimator):
         opt.compute_objective = bool(
             (self.tol is not None and not self.early_stopping) or self.verbose
         )
-        specs = self._specs(columns)
         avg = self.average > 0
-        job = _core.Job(
+        return _core.Job(
             y=y_codes,
             sample_weight=sample_weight,
             train_idx=train_idx,
@@ -271,19 +298,20 @@ class _BaseSGD(BaseEstimator):
             intercept=self._standard_intercept,
             avg_coef=self._average_coef if avg else None,
             avg_intercept=self._average_intercept if avg else None,
-            specs=specs,
+            specs=self._specs(columns),
             options=opt,
         )
-        n_threads = _effective_n_jobs(getattr(self, "n_jobs", None))
+
+    def _train(self, X, job):
+        """Run the estimator's job and take in its results."""
         start = time.perf_counter()
-        if sp.issparse(X):
-            (res,) = _core.train_csr(
-                X.data, X.indices, X.indptr, X.shape[0], X.shape[1], [job], n_threads
-            )
-        else:
-            (res,) = _core.train_dense(X, [job], n_threads)
+        (res,) = _run_jobs(X, [job], _effective_n_jobs(getattr(self, "n_jobs", None)))
+        self._finish(res, time.perf_counter() - start)
+
+    def _finish(self, res, seconds):
+        """Take in a trained job's results: counters, checks, public weights."""
         if self.verbose:
-            for k in range(len(specs)):
+            for k in range(res["n_iter"].shape[0]):
                 last = (
                     f"validation score {res['validation_score'][k]:.6f}"
                     if self.early_stopping
@@ -293,7 +321,7 @@ class _BaseSGD(BaseEstimator):
                     f"-- Column {k}: {res['n_iter'][k]} epochs, T: {int(res['t'][k]) - 1}, "
                     f"{last}"
                 )
-            print(f"Total training time: {time.perf_counter() - start:.2f} seconds.")
+            print(f"Total training time: {seconds:.2f} seconds.")
         if np.any(res["status"] != 0):
             epoch = int(res["diverged_epoch"][res["status"] != 0].min())
             raise ValueError(
@@ -522,11 +550,32 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
     def _partial_fit(self, X, y, max_iter, classes, sample_weight, coef_init, intercept_init,
                      from_fit=False):
+        X, job = self._prepare(X, y, max_iter, classes, sample_weight, coef_init,
+                               intercept_init, from_fit)
+        self._train(X, job)
+        return self
+
+    def _prepare(self, X, y, max_iter, classes, sample_weight, coef_init, intercept_init,
+                 from_fit=False, rows=None):
+        """Check the inputs; return X and the job that fits rows ``rows`` of it.
+
+        Without ``rows`` X and y are validated here and every row is fitted. With
+        ``rows`` (a search fitting one fold), X, y and sample_weight are already
+        validated arrays of all the data, and the job is exactly the one a fit on
+        ``X[rows], y[rows]`` would run, without copying X.
+        """
         first_call = not hasattr(self, "classes_")
-        X, y = self._validate_X_y(X, y, reset=first_call)
-        check_classification_targets(y)
+        fold = rows is not None
+        if not fold:
+            X, y = self._validate_X_y(X, y, reset=first_call)
+            rows = np.arange(X.shape[0], dtype=np.int64)
+            y_fit = y
+        else:
+            self.n_features_in_ = X.shape[1]
+            y_fit = y[rows]
+        check_classification_targets(y_fit)
         if from_fit:
-            classes = np.unique(y)
+            classes = np.unique(y_fit)
         if first_call:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -540,11 +589,12 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             )
         y_codes = np.searchsorted(self.classes_, y)
         if not from_fit:
-            known = y_codes < self.classes_.shape[0]
-            known[known] = self.classes_[y_codes[known]] == y[known]
+            codes = y_codes[rows]
+            known = codes < self.classes_.shape[0]
+            known[known] = self.classes_[codes[known]] == y_fit[known]
             if not np.all(known):
                 raise ValueError(
-                    f"y contains labels {np.unique(y[~known]).tolist()} that are not "
+                    f"y contains labels {np.unique(y_fit[~known]).tolist()} that are not "
                     f"in classes {self.classes_.tolist()}."
                 )
         n_classes = self.classes_.shape[0]
@@ -553,27 +603,25 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
                 "The number of classes has to be greater than one; got "
                 f"{n_classes} class"
             )
-        sample_weight = _check_sample_weight(
-            sample_weight, X.shape[0], allow_all_zero=self.early_stopping
-        )
+        sw_fit, sw_core = self._fold_weights(sample_weight, rows, X.shape[0], fold)
         if self.class_weight is None:
             class_weight = np.ones(n_classes)
         else:
-            class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            class_weight = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y_fit
+            )
         n_columns = 1 if n_classes == 2 else n_classes
-
         self._continue_or_allocate(n_columns, X, coef_init, intercept_init)
         if not hasattr(self, "t_"):
             self.t_ = 1.0
-
         if n_classes == 2:
             columns = [(1, class_weight[1], class_weight[0])]
         else:
             columns = [(k, class_weight[k], 1.0) for k in range(n_classes)]
-        y_codes = y_codes.astype(np.float64)
-        train_idx, val_idx = self._validation_split(y, sample_weight)
-        self._train(X, y_codes, sample_weight, columns, max_iter, train_idx, val_idx)
-        return self
+        train_idx, val_idx = self._validation_split(y_fit, sw_fit, rows)
+        job = self._job(X, y_codes.astype(np.float64), sw_core, columns, max_iter,
+                        train_idx, val_idx)
+        return X, job
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch of SGD over the given rows, continuing the current model.
@@ -777,19 +825,35 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.batch_size = batch_size
 
     def _partial_fit(self, X, y, max_iter, sample_weight, coef_init, intercept_init, reset):
-        X, y = self._validate_X_y(X, y, reset=reset)
+        X, job = self._prepare(X, y, max_iter, sample_weight, coef_init, intercept_init,
+                               reset)
+        self._train(X, job)
+        return self
+
+    def _prepare(self, X, y, max_iter, sample_weight, coef_init, intercept_init, reset,
+                 rows=None):
+        """Check the inputs; return X and the job that fits rows ``rows`` of it.
+
+        As :meth:`SGDClassifier._prepare`: with ``rows``, X, y and sample_weight
+        are validated arrays of all the data and only those rows are fitted.
+        """
+        fold = rows is not None
+        if not fold:
+            X, y = self._validate_X_y(X, y, reset=reset)
+            rows = np.arange(X.shape[0], dtype=np.int64)
+        else:
+            self.n_features_in_ = X.shape[1]
         y = np.asarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(y)):
+        y_fit = y[rows] if fold else y
+        if not np.all(np.isfinite(y_fit)):
             raise ValueError("Input y contains NaN or infinity.")
-        sample_weight = _check_sample_weight(
-            sample_weight, X.shape[0], allow_all_zero=self.early_stopping
-        )
+        sw_fit, sw_core = self._fold_weights(sample_weight, rows, X.shape[0], fold)
         self._continue_or_allocate(1, X, coef_init, intercept_init)
         if not hasattr(self, "t_"):
             self.t_ = 1.0
-        train_idx, val_idx = self._validation_split(y, sample_weight)
-        self._train(X, y, sample_weight, [(-1, 1.0, 1.0)], max_iter, train_idx, val_idx)
-        return self
+        train_idx, val_idx = self._validation_split(y_fit, sw_fit, rows)
+        job = self._job(X, y, sw_core, [(-1, 1.0, 1.0)], max_iter, train_idx, val_idx)
+        return X, job
 
     def _publish_weights(self):
         super()._publish_weights()
