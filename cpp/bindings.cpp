@@ -298,6 +298,10 @@ PYBIND11_MODULE(_core, m) {
              py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"), py::arg("val_idx"), py::arg("coef"),
              py::arg("intercept"), py::arg("avg_coef"), py::arg("avg_intercept"), py::arg("specs"),
              py::arg("options"))
+        .def_readonly("y", &PyJob::y)
+        .def_readonly("sample_weight", &PyJob::sample_weight)
+        .def_readonly("train_idx", &PyJob::train_idx)
+        .def_readonly("val_idx", &PyJob::val_idx)
         .def_readonly("coef", &PyJob::coef)
         .def_readonly("intercept", &PyJob::intercept)
         .def_readonly("avg_coef", &PyJob::avg_coef)

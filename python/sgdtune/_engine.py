@@ -1,0 +1,154 @@
+"""Fit many estimators on many folds in one call of the compiled core.
+
+Each (estimator, fold) pair becomes a job of the core: the fold's rows as
+indices into one shared, read-only X. Jobs that share a fold and the options of
+a block (batch size, shuffle seed, epochs, stopping rule, validation rows) are
+merged into one block, so every mini-batch is read once for all of them, and
+the core spreads the blocks over its threads. A fitted estimator is bit for bit
+the one ``clone(est).fit(X[train], y[train])`` gives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import clone
+
+from . import _core
+from ._estimators import (
+    SGDClassifier,
+    SGDRegressor,
+    _check_sample_weight,
+    _effective_n_jobs,
+    _run_jobs,
+)
+
+_OPTION_FIELDS = (
+    "max_iter", "tol", "use_tol", "n_iter_no_change", "early_stopping", "batch_size",
+    "shuffle", "seed", "intercept_decay", "fit_intercept", "t_start",
+    "unique_row_indices", "compute_objective",
+)
+
+
+def _block_key(fold, job):
+    """Jobs with equal keys can train as one block."""
+    opt = job.options
+    return (
+        fold,
+        tuple(getattr(opt, name) for name in _OPTION_FIELDS),
+        job.val_idx.tobytes(),
+        job.coef.dtype.str,
+    )
+
+
+def _merge(jobs):
+    """One job whose columns are the given jobs' columns, in order."""
+    first = jobs[0]
+    averaging = any(j.avg_coef is not None for j in jobs)
+    return _core.Job(
+        y=first.y,
+        sample_weight=first.sample_weight,
+        train_idx=first.train_idx,
+        val_idx=first.val_idx,
+        coef=np.vstack([j.coef for j in jobs]),
+        intercept=np.concatenate([j.intercept for j in jobs]),
+        avg_coef=(
+            np.vstack([j.coef * 0 if j.avg_coef is None else j.avg_coef for j in jobs])
+            if averaging else None
+        ),
+        avg_intercept=(
+            np.concatenate(
+                [j.intercept * 0 if j.avg_intercept is None else j.avg_intercept for j in jobs]
+            )
+            if averaging else None
+        ),
+        specs=[s for j in jobs for s in j.specs],
+        options=first.options,
+    )
+
+
+def fit_folds(
+    estimators: Sequence[SGDClassifier | SGDRegressor],
+    X,
+    y,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    sample_weight=None,
+    n_jobs: int | None = None,
+):
+    """Fit a clone of every estimator on the training rows of every fold.
+
+    Parameters
+    ----------
+    estimators : sequence of SGDClassifier or SGDRegressor, all of one class
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    folds : sequence of (train, test) index arrays; only train is used here
+    sample_weight : array-like of shape (n_samples,), default=None
+    n_jobs : int, default=None
+        Threads of the core (-1: all cores). Results do not depend on it.
+
+    Returns
+    -------
+    fitted : list of lists; ``fitted[i][f]`` is estimator i fitted on fold f
+    """
+    kinds = {type(e) for e in estimators}
+    if len(kinds) != 1 or not issubclass(kinds.pop(), (SGDClassifier, SGDRegressor)):
+        raise TypeError("estimators must all be sgdtune SGDClassifier or all SGDRegressor")
+    probe = clone(estimators[0])
+    X, y = probe._validate_X_y(X, y, reset=True)
+    n = X.shape[0]
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, n, allow_all_zero=True)
+    fold_rows = []
+    for f, (train, _) in enumerate(folds):
+        rows = np.asarray(train)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        rows = rows.astype(np.int64, copy=False)
+        if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= n:
+            raise ValueError(f"fold {f} has no valid training rows in [0, {n}).")
+        fold_rows.append(rows)
+
+    fitted, jobs = [], []
+    for est in estimators:
+        row = []
+        for f, rows in enumerate(fold_rows):
+            e = clone(est)
+            e._validate_params()
+            e._more_validate_params()
+            e.t_ = 1.0
+            if isinstance(e, SGDClassifier):
+                _, job = e._prepare(X, y, e.max_iter, None, sample_weight, None, None,
+                                    from_fit=True, rows=rows)
+            else:
+                _, job = e._prepare(X, y, e.max_iter, sample_weight, None, None, True,
+                                    rows=rows)
+            if hasattr(probe, "feature_names_in_"):
+                e.feature_names_in_ = probe.feature_names_in_
+            row.append(e)
+            jobs.append((e, job, _block_key(f, job)))
+        fitted.append(row)
+
+    groups: dict = {}
+    for item in jobs:
+        groups.setdefault(item[2], []).append(item)
+    merged = [_merge([job for _, job, _ in members]) for members in groups.values()]
+    start = time.perf_counter()
+    results = _run_jobs(X, merged, _effective_n_jobs(n_jobs))
+    seconds = time.perf_counter() - start
+
+    for members, block, res in zip(groups.values(), merged, results, strict=True):
+        first = 0
+        for e, job, _ in members:
+            last = first + job.coef.shape[0]
+            job.coef[...] = block.coef[first:last]
+            job.intercept[...] = block.intercept[first:last]
+            if job.avg_coef is not None:
+                job.avg_coef[...] = block.avg_coef[first:last]
+                job.avg_intercept[...] = block.avg_intercept[first:last]
+            e._finish({k: v[first:last] for k, v in res.items()}, seconds)
+            first = last
+    return fitted
