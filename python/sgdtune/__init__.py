@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ._estimators import SGDClassifier, SGDRegressor
+from ._search import GridSearchCV, RandomizedSearchCV
 
-__all__ = ["SGDClassifier", "SGDRegressor"]
+__all__ = ["GridSearchCV", "RandomizedSearchCV", "SGDClassifier", "SGDRegressor"]
 __version__ = "0.1.0"

@@ -77,6 +77,7 @@ def fit_folds(
     *,
     sample_weight=None,
     n_jobs: int | None = None,
+    errors: str = "raise",
 ):
     """Fit a clone of every estimator on the training rows of every fold.
 
@@ -89,11 +90,17 @@ def fit_folds(
     sample_weight : array-like of shape (n_samples,), default=None
     n_jobs : int, default=None
         Threads of the core (-1: all cores). Results do not depend on it.
+    errors : {'raise', 'return'}, default='raise'
+        What a fit that fails (bad parameters, divergence) does: raise, or put
+        its exception in place of the fitted estimator while the others go on.
 
     Returns
     -------
     fitted : list of lists; ``fitted[i][f]`` is estimator i fitted on fold f
+        (or, with ``errors='return'``, the exception its fit raised)
     """
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
     kinds = {type(e) for e in estimators}
     if len(kinds) != 1 or not issubclass(kinds.pop(), (SGDClassifier, SGDRegressor)):
         raise TypeError("estimators must all be sgdtune SGDClassifier or all SGDRegressor")
@@ -113,42 +120,53 @@ def fit_folds(
         fold_rows.append(rows)
 
     fitted, jobs = [], []
-    for est in estimators:
+    for i, est in enumerate(estimators):
         row = []
         for f, rows in enumerate(fold_rows):
             e = clone(est)
-            e._validate_params()
-            e._more_validate_params()
-            e.t_ = 1.0
-            if isinstance(e, SGDClassifier):
-                _, job = e._prepare(X, y, e.max_iter, None, sample_weight, None, None,
-                                    from_fit=True, rows=rows)
-            else:
-                _, job = e._prepare(X, y, e.max_iter, sample_weight, None, None, True,
-                                    rows=rows)
+            try:
+                e._validate_params()
+                e._more_validate_params()
+                e.t_ = 1.0
+                if isinstance(e, SGDClassifier):
+                    _, job = e._prepare(X, y, e.max_iter, None, sample_weight, None, None,
+                                        from_fit=True, rows=rows)
+                else:
+                    _, job = e._prepare(X, y, e.max_iter, sample_weight, None, None, True,
+                                        rows=rows)
+            except Exception as exc:
+                if errors == "raise":
+                    raise
+                row.append(exc)
+                continue
             if hasattr(probe, "feature_names_in_"):
                 e.feature_names_in_ = probe.feature_names_in_
             row.append(e)
-            jobs.append((e, job, _block_key(f, job)))
+            jobs.append((i, f, e, job, _block_key(f, job)))
         fitted.append(row)
 
     groups: dict = {}
     for item in jobs:
-        groups.setdefault(item[2], []).append(item)
-    merged = [_merge([job for _, job, _ in members]) for members in groups.values()]
+        groups.setdefault(item[4], []).append(item)
+    merged = [_merge([m[3] for m in members]) for members in groups.values()]
     start = time.perf_counter()
-    results = _run_jobs(X, merged, _effective_n_jobs(n_jobs))
+    results = _run_jobs(X, merged, _effective_n_jobs(n_jobs)) if merged else []
     seconds = time.perf_counter() - start
 
     for members, block, res in zip(groups.values(), merged, results, strict=True):
         first = 0
-        for e, job, _ in members:
+        for i, f, e, job, _ in members:
             last = first + job.coef.shape[0]
             job.coef[...] = block.coef[first:last]
             job.intercept[...] = block.intercept[first:last]
             if job.avg_coef is not None:
                 job.avg_coef[...] = block.avg_coef[first:last]
                 job.avg_intercept[...] = block.avg_intercept[first:last]
-            e._finish({k: v[first:last] for k, v in res.items()}, seconds)
+            try:
+                e._finish({k: v[first:last] for k, v in res.items()}, seconds)
+            except Exception as exc:
+                if errors == "raise":
+                    raise
+                fitted[i][f] = exc
             first = last
     return fitted

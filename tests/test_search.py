@@ -1,0 +1,120 @@
+"""GridSearchCV / RandomizedSearchCV: scikit-learn's results, trained in the core."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.stats as stats
+import sklearn.model_selection as skms
+from numpy.testing import assert_array_equal
+from sgdtune import GridSearchCV, RandomizedSearchCV, SGDClassifier, SGDRegressor
+from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def assert_same_results(ours, theirs):
+    """Same keys, dtypes and values; fit and score times aside."""
+    a, b = ours.cv_results_, theirs.cv_results_
+    assert sorted(a) == sorted(b)
+    for key in b:
+        if key.endswith("_time"):
+            assert a[key].shape == b[key].shape
+            continue
+        if key == "params":
+            assert a[key] == b[key]
+            continue
+        x, y = np.asarray(a[key]), np.asarray(b[key])
+        assert x.dtype == y.dtype, key
+        if x.dtype.kind == "f":
+            assert_array_equal(x, y, err_msg=key)  # NaN == NaN here
+        else:
+            assert list(x) == list(y), key
+        if isinstance(b[key], np.ma.MaskedArray):
+            assert_array_equal(np.ma.getmaskarray(a[key]), np.ma.getmaskarray(b[key]))
+    for attr in ("best_index_", "best_score_", "best_params_", "n_splits_", "multimetric_"):
+        if hasattr(theirs, attr):
+            assert getattr(ours, attr) == getattr(theirs, attr), attr
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+GRID = {"alpha": [1e-4, 1e-3], "penalty": ["l2", "elasticnet"], "loss": ["hinge", "log_loss"],
+        "batch_size": [1, 16]}
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_grid_search_equals_scikit_learn(digits, sparse):
+    X, y = digits
+    if sparse:
+        X = sp.csr_matrix(X)
+    est = SGDClassifier(random_state=0, max_iter=20)
+    ours = GridSearchCV(est, GRID, cv=3).fit(X, y)
+    theirs = skms.GridSearchCV(est, GRID, cv=3).fit(X, y)
+    assert_same_results(ours, theirs)
+    assert_array_equal(ours.best_estimator_.coef_, theirs.best_estimator_.coef_)
+    assert_array_equal(ours.predict(X), theirs.predict(X))
+    assert_array_equal(ours.classes_, theirs.classes_)
+
+
+def test_multimetric_refit_train_scores_and_sample_weight():
+    X, y = make_classification(n_samples=400, random_state=0)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, size=400)
+    kw = {"scoring": {"acc": "accuracy", "f1": "f1", "ll": "neg_log_loss"},
+          "refit": "f1", "return_train_score": True, "cv": 4}
+    grid = {"alpha": [1e-4, 1e-2], "loss": ["log_loss", "modified_huber"]}
+    est = SGDClassifier(random_state=1, max_iter=30)
+    ours = GridSearchCV(est, grid, **kw).fit(X, y, sample_weight=sw)
+    theirs = skms.GridSearchCV(est, grid, **kw).fit(X, y, sample_weight=sw)
+    assert_same_results(ours, theirs)
+    assert ours.multimetric_ and set(ours.scorer_) == {"acc", "f1", "ll"}
+
+
+def test_randomized_search_equals_scikit_learn():
+    X, y = make_regression(n_samples=300, n_features=8, noise=3.0, random_state=0)
+    y = y / y.std()
+    dists = {"alpha": stats.loguniform(1e-6, 1e-1), "eta0": stats.loguniform(1e-3, 1e-1),
+             "loss": ["squared_error", "huber"]}
+    est = SGDRegressor(random_state=0, max_iter=50)
+    ours = RandomizedSearchCV(est, dists, n_iter=8, random_state=3, cv=3).fit(X, y)
+    theirs = skms.RandomizedSearchCV(est, dists, n_iter=8, random_state=3, cv=3).fit(X, y)
+    assert_same_results(ours, theirs)
+
+
+def test_thread_count_does_not_change_results(digits):
+    X, y = digits
+    est = SGDClassifier(random_state=0, max_iter=10, tol=None)
+    one = GridSearchCV(est, GRID, cv=3, n_jobs=1).fit(X, y)
+    two = GridSearchCV(est, GRID, cv=3, n_jobs=2).fit(X, y)
+    assert_same_results(one, two)
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_failed_candidates_get_error_score():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)) * 1e150
+    y = rng.normal(size=200)
+    grid = {"eta0": [1e-300, 1.0], "learning_rate": ["constant"]}
+    est = SGDRegressor(max_iter=20, random_state=0)
+    with pytest.warns(FitFailedWarning, match="fits failed"):
+        search = GridSearchCV(est, grid, cv=2, error_score=np.nan, refit=False).fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isnan(scores[1]) and not np.isnan(scores[0])
+    with pytest.raises(ValueError, match="epoch"):
+        GridSearchCV(est, grid, cv=2, error_score="raise").fit(X, y)
+
+
+def test_other_estimators_take_scikit_learns_path(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200))
+    grid = {"logisticregression__C": [0.1, 1.0]}
+    ours = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    theirs = skms.GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    assert_same_results(ours, theirs)
