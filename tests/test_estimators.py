@@ -400,3 +400,16 @@ def test_malformed_csr_is_refused_not_read_out_of_bounds(corrupt):
     bad = sp.csr_matrix((X.data, indices, indptr), shape=X.shape)
     with pytest.raises(ValueError, match=r"X\.ind"):
         SGDClassifier().fit(bad, y)
+
+
+def test_docstrings_and_their_examples():
+    import doctest
+
+    import sgdtune._estimators
+    import sgdtune._search
+
+    for cls in (SGDClassifier, SGDRegressor):
+        assert cls.__doc__ and "batch_size" in cls.__doc__
+    for module in (sgdtune._estimators, sgdtune._search):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0

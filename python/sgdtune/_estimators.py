@@ -447,7 +447,7 @@ _COMMON_DOC = """
 
 
 class SGDClassifier(ClassifierMixin, _BaseSGD):
-    """Linear classifier (SVM, logistic regression, ...) trained by mini-batch SGD.
+    __doc__ = """Linear classifier (SVM, logistic regression, ...) trained by mini-batch SGD.
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier` with
     the same parameters, attributes and methods, plus ``batch_size``. Multiclass
@@ -739,7 +739,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
 
 class SGDRegressor(RegressorMixin, _BaseSGD):
-    """Linear regression model trained by mini-batch SGD.
+    __doc__ = """Linear regression model trained by mini-batch SGD.
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor` with
     the same parameters, attributes and methods, plus ``batch_size``.
