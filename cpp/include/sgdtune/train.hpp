@@ -35,19 +35,19 @@ struct Chunk {
     std::int64_t k0, kn;
 };
 
-// Splits jobs into chunks: whole jobs when there are at least as many jobs as
-// threads (the widest blocks), else each job's columns shared out so that about
-// n_threads chunks exist in all.
+// Splits jobs into chunks. Whole jobs keep the widest blocks (each mini-batch
+// read once for the most columns) and are used when they already share out
+// evenly: their count is a multiple of the threads', or large. Otherwise each
+// job's columns are split in n_threads parts, so that every round of work
+// keeps all threads busy.
 template <class T>
 std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, int n_threads) {
-    std::int64_t total = 0;
-    for (const auto& j : jobs) total += j.model.K;
+    const auto J = static_cast<std::int64_t>(jobs.size());
+    const bool whole = n_threads <= 1 || J % n_threads == 0 || J >= 4 * n_threads;
     std::vector<Chunk> chunks;
     for (std::size_t i = 0; i < jobs.size(); ++i) {
         const std::int64_t K = jobs[i].model.K;
-        std::int64_t parts = 1;
-        if (static_cast<std::int64_t>(jobs.size()) < n_threads && total > 0)
-            parts = std::clamp<std::int64_t>((n_threads * K + total - 1) / total, 1, K);
+        const std::int64_t parts = whole ? 1 : std::clamp<std::int64_t>(n_threads, 1, std::max<std::int64_t>(K, 1));
         for (std::int64_t p = 0; p < parts; ++p) {
             const std::int64_t a = p * K / parts, b = (p + 1) * K / parts;
             if (b > a) chunks.push_back({i, a, b - a});
