@@ -1,0 +1,177 @@
+"""Search-speed benchmark: sgdtune's GridSearchCV against scikit-learn's searches.
+
+The job: classify dense 100,000 x 100 data (``make_classification``, 20
+informative features, standardised) with SGD over the grid
+``alpha`` in [1e-6, 1e-5, 1e-4, 1e-3] x ``penalty`` in [l2, l1, elasticnet] x
+``loss`` in [log_loss, hinge] (24 configurations), 3-fold CV, ``max_iter=10,
+tol=None``. Each method runs in a fresh subprocess, so that its peak resident
+memory (``ru_maxrss``) is its own; every time is the median of ``--repeats``
+runs inside that process. Methods:
+
+* ``sklearn-grid``: scikit-learn's GridSearchCV over its SGDClassifier,
+  ``n_jobs=2`` (the reference of every ratio);
+* ``sklearn-halving``: scikit-learn's HalvingGridSearchCV, same grid;
+* ``sgdtune-grid``, ``sgdtune-grid-b64``: sgdtune's GridSearchCV over its
+  SGDClassifier at ``batch_size`` 1 and 64, ``n_jobs=2``;
+* ``sgdtune-random``: sgdtune's RandomizedSearchCV, 24 draws from the same
+  grid's values.
+
+Printed: a markdown table of time, speed-up (``sklearn-grid time / time``),
+best CV score and its difference to scikit-learn's, and how far the process's
+resident memory rose during the search (sampled every 2 ms; scikit-learn's
+worker processes, each with its own copy of the data, are not counted).
+``--quick`` runs on 10x fewer rows with one repeat.
+
+Usage::
+
+    python benchmarks/search_speed.py            # about 2 minutes on 2 cores
+    python benchmarks/search_speed.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from statistics import median
+
+GRID = {
+    "alpha": [1e-6, 1e-5, 1e-4, 1e-3],
+    "penalty": ["l2", "l1", "elasticnet"],
+    "loss": ["log_loss", "hinge"],
+}
+METHODS = ["sklearn-grid", "sklearn-halving", "sgdtune-grid", "sgdtune-grid-b64", "sgdtune-random"]
+
+
+def _data(n_samples: int):
+    import numpy as np
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=n_samples, n_features=100, n_informative=20,
+                               random_state=0)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    return np.ascontiguousarray(X), y
+
+
+def _search(method: str):
+    import sgdtune
+    import sklearn.linear_model as sk
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import GridSearchCV as SkGrid
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    common = {"max_iter": 10, "tol": None, "random_state": 0}
+    if method == "sklearn-grid":
+        return SkGrid(sk.SGDClassifier(**common), GRID, cv=3, n_jobs=2)
+    if method == "sklearn-halving":
+        return HalvingGridSearchCV(sk.SGDClassifier(**common), GRID, cv=3, n_jobs=2,
+                                   random_state=0)
+    if method == "sgdtune-grid":
+        return sgdtune.GridSearchCV(sgdtune.SGDClassifier(**common), GRID, cv=3, n_jobs=2)
+    if method == "sgdtune-grid-b64":
+        return sgdtune.GridSearchCV(sgdtune.SGDClassifier(batch_size=64, **common), GRID,
+                                    cv=3, n_jobs=2)
+    if method == "sgdtune-random":
+        return sgdtune.RandomizedSearchCV(sgdtune.SGDClassifier(**common), GRID, n_iter=24,
+                                          cv=3, n_jobs=2, random_state=0)
+    raise ValueError(method)
+
+
+def _rss() -> int:
+    """Resident memory of this process now, in bytes (Linux)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+class _PeakRSS:
+    """Samples resident memory every 2 ms while the block runs."""
+
+    def __enter__(self):
+        import threading
+
+        self.peak, self._stop = _rss(), threading.Event()
+
+        def watch():
+            while not self._stop.wait(0.002):
+                self.peak = max(self.peak, _rss())
+
+        self._thread = threading.Thread(target=watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+
+def _child(method: str, n_samples: int, repeats: int) -> None:
+    import warnings
+
+    X, y = _data(n_samples)
+    times, score, growth = [], None, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(repeats):
+            search = _search(method)
+            before = _rss()
+            with _PeakRSS() as peak:
+                start = time.perf_counter()
+                search.fit(X, y)
+                times.append(time.perf_counter() - start)
+            growth = max(growth, peak.peak - before)
+            score = float(search.best_score_)
+    # n_jobs=2 in scikit-learn starts worker processes: their memory is not in
+    # this figure (each holds its own copy of the data).
+    print(json.dumps({"method": method, "seconds": median(times), "best_score": score,
+                      "peak_growth_bytes": growth, "x_bytes": X.nbytes,
+                      "best_params": search.best_params_}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-samples", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="10x fewer rows, 1 repeat")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--json", help="append one JSON line per method to this file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.quick:
+        args.n_samples, args.repeats = args.n_samples // 10, 1
+    if args.child:
+        _child(args.child, args.n_samples, args.repeats)
+        return
+
+    rows = []
+    for method in args.methods.split(","):
+        # scikit-learn's grid search is slow; one repeat of it is enough
+        repeats = 1 if method.startswith("sklearn") else args.repeats
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", method, "--n-samples",
+             str(args.n_samples), "--repeats", str(repeats)],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip().splitlines()[-1]
+        rows.append(json.loads(out))
+        print(f"  {method}: {rows[-1]['seconds']:.2f} s", file=sys.stderr)
+    ref = next((r for r in rows if r["method"] == "sklearn-grid"), rows[0])
+    print(f"\n### 24 configurations x 3 folds, {args.n_samples} x 100, 10 epochs\n")
+    print(f"X is {ref['x_bytes'] / 2**20:.0f} MiB.\n")
+    print("| method | time | speed-up vs sklearn-grid | best CV score | minus sklearn's "
+          "| memory growth during the search |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['method']} | {r['seconds']:.2f} s | {ref['seconds'] / r['seconds']:.1f}x "
+              f"| {r['best_score']:.4f} | {100 * (r['best_score'] - ref['best_score']):+.2f} "
+              f"points | {r['peak_growth_bytes'] / 2**20:.0f} MiB |")
+    if args.json:
+        with open(args.json, "a") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+
+
+if __name__ == "__main__":
+    main()
