@@ -120,6 +120,7 @@ def fit_folds(
         fold_rows.append(rows)
 
     fitted, jobs = [], []
+    fold_caches = [{} for _ in fold_rows]  # each fold's labels and weights, made once
     for i, est in enumerate(estimators):
         row = []
         for f, rows in enumerate(fold_rows):
@@ -130,10 +131,10 @@ def fit_folds(
                 e.t_ = 1.0
                 if isinstance(e, SGDClassifier):
                     _, job = e._prepare(X, y, e.max_iter, None, sample_weight, None, None,
-                                        from_fit=True, rows=rows)
+                                        from_fit=True, rows=rows, fold_cache=fold_caches[f])
                 else:
                     _, job = e._prepare(X, y, e.max_iter, sample_weight, None, None, True,
-                                        rows=rows)
+                                        rows=rows, fold_cache=fold_caches[f])
             except Exception as exc:
                 if errors == "raise":
                     raise

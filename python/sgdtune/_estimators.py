@@ -556,26 +556,30 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         return self
 
     def _prepare(self, X, y, max_iter, classes, sample_weight, coef_init, intercept_init,
-                 from_fit=False, rows=None):
+                 from_fit=False, rows=None, fold_cache=None):
         """Check the inputs; return X and the job that fits rows ``rows`` of it.
 
         Without ``rows`` X and y are validated here and every row is fitted. With
         ``rows`` (a search fitting one fold), X, y and sample_weight are already
         validated arrays of all the data, and the job is exactly the one a fit on
-        ``X[rows], y[rows]`` would run, without copying X.
+        ``X[rows], y[rows]`` would run, without copying X. ``fold_cache``, a dict
+        shared by the estimators fitting the same fold, keeps the fold's labels,
+        codes and weights, computed once.
         """
         first_call = not hasattr(self, "classes_")
         fold = rows is not None
+        cache = fold_cache if (fold and from_fit and fold_cache is not None) else {}
         if not fold:
             X, y = self._validate_X_y(X, y, reset=first_call)
             rows = np.arange(X.shape[0], dtype=np.int64)
             y_fit = y
         else:
             self.n_features_in_ = X.shape[1]
-            y_fit = y[rows]
-        check_classification_targets(y_fit)
+            y_fit = cache["y_fit"] if "y_fit" in cache else y[rows]
+        if "classes" not in cache:
+            check_classification_targets(y_fit)
         if from_fit:
-            classes = np.unique(y_fit)
+            classes = cache["classes"] if "classes" in cache else np.unique(y_fit)
         if first_call:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -587,9 +591,10 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
                 f"`classes={classes!r}` is not the same as on last call to "
                 f"partial_fit, was: {self.classes_!r}"
             )
-        y_codes = np.searchsorted(self.classes_, y)
+        y_codes = (cache["y_codes"] if "y_codes" in cache
+                   else np.searchsorted(self.classes_, y).astype(np.float64))
         if not from_fit:
-            codes = y_codes[rows]
+            codes = y_codes[rows].astype(np.intp)
             known = codes < self.classes_.shape[0]
             known[known] = self.classes_[codes[known]] == y_fit[known]
             if not np.all(known):
@@ -603,7 +608,13 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
                 "The number of classes has to be greater than one; got "
                 f"{n_classes} class"
             )
-        sw_fit, sw_core = self._fold_weights(sample_weight, rows, X.shape[0], fold)
+        if "sw_fit" in cache:
+            sw_fit, sw_core = cache["sw_fit"], cache["sw_core"]
+        else:
+            sw_fit, sw_core = self._fold_weights(sample_weight, rows, X.shape[0], fold)
+        if fold_cache is not None and cache is fold_cache:
+            cache.update(y_fit=y_fit, classes=self.classes_, y_codes=y_codes,
+                         sw_fit=sw_fit, sw_core=sw_core)
         if self.class_weight is None:
             class_weight = np.ones(n_classes)
         else:
@@ -619,8 +630,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         else:
             columns = [(k, class_weight[k], 1.0) for k in range(n_classes)]
         train_idx, val_idx = self._validation_split(y_fit, sw_fit, rows)
-        job = self._job(X, y_codes.astype(np.float64), sw_core, columns, max_iter,
-                        train_idx, val_idx)
+        job = self._job(X, y_codes, sw_core, columns, max_iter, train_idx, val_idx)
         return X, job
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -831,7 +841,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         return self
 
     def _prepare(self, X, y, max_iter, sample_weight, coef_init, intercept_init, reset,
-                 rows=None):
+                 rows=None, fold_cache=None):
         """Check the inputs; return X and the job that fits rows ``rows`` of it.
 
         As :meth:`SGDClassifier._prepare`: with ``rows``, X, y and sample_weight
@@ -843,11 +853,18 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             rows = np.arange(X.shape[0], dtype=np.int64)
         else:
             self.n_features_in_ = X.shape[1]
-        y = np.asarray(y, dtype=np.float64)
-        y_fit = y[rows] if fold else y
-        if not np.all(np.isfinite(y_fit)):
-            raise ValueError("Input y contains NaN or infinity.")
-        sw_fit, sw_core = self._fold_weights(sample_weight, rows, X.shape[0], fold)
+        cache = fold_cache if (fold and fold_cache is not None) else {}
+        if "y" in cache:
+            y, y_fit = cache["y"], cache["y_fit"]
+            sw_fit, sw_core = cache["sw_fit"], cache["sw_core"]
+        else:
+            y = np.asarray(y, dtype=np.float64)
+            y_fit = y[rows] if fold else y
+            if not np.all(np.isfinite(y_fit)):
+                raise ValueError("Input y contains NaN or infinity.")
+            sw_fit, sw_core = self._fold_weights(sample_weight, rows, X.shape[0], fold)
+            if fold_cache is not None and cache is fold_cache:
+                cache.update(y=y, y_fit=y_fit, sw_fit=sw_fit, sw_core=sw_core)
         self._continue_or_allocate(1, X, coef_init, intercept_init)
         if not hasattr(self, "t_"):
             self.t_ = 1.0
