@@ -118,3 +118,24 @@ def test_other_estimators_take_scikit_learns_path(digits):
     ours = GridSearchCV(pipe, grid, cv=3).fit(X, y)
     theirs = skms.GridSearchCV(pipe, grid, cv=3).fit(X, y)
     assert_same_results(ours, theirs)
+
+
+def test_ctrl_c_stops_a_search_quickly():
+    import os
+    import signal
+    import threading
+    import time
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20000, 40))
+    y = (X[:, 0] > 0).astype(int)
+    search = GridSearchCV(SGDClassifier(max_iter=100000, tol=None),
+                          {"alpha": [1e-4, 1e-3, 1e-2]}, cv=3, n_jobs=2)
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X, y)
+    assert time.perf_counter() - start < 5.0
+    timer.cancel()
+    assert not hasattr(search, "cv_results_")
