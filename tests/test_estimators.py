@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import signal
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -24,6 +21,8 @@ from sklearn.datasets import (
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from ._interrupt import assert_interrupted_quickly
 
 
 def _median_test_score(make_est, X, y, seeds=range(5)):
@@ -242,13 +241,7 @@ def test_ctrl_c_interrupts_fit_quickly():
     X = rng.normal(size=(20000, 50))
     y = (X[:, 0] > 0).astype(int)
     clf = SGDClassifier(max_iter=100000, tol=None)
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    start = time.perf_counter()
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        clf.fit(X, y)
-    assert time.perf_counter() - start < 5.0
-    timer.cancel()
+    assert_interrupted_quickly(lambda: clf.fit(X, y))
 
 
 @pytest.mark.parametrize(
@@ -338,13 +331,7 @@ def test_ctrl_c_interrupts_a_threaded_fit():
     X = rng.normal(size=(20000, 30))
     y = rng.integers(0, 4, size=20000)
     clf = SGDClassifier(max_iter=100000, tol=None, n_jobs=2)
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    start = time.perf_counter()
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        clf.fit(X, y)
-    assert time.perf_counter() - start < 5.0
-    timer.cancel()
+    assert_interrupted_quickly(lambda: clf.fit(X, y))
 
 
 def test_fits_from_several_python_threads_equal_serial_fits():
