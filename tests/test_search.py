@@ -130,3 +130,17 @@ def test_ctrl_c_stops_a_search_quickly():
                           {"alpha": [1e-4, 1e-3, 1e-2]}, cv=3, n_jobs=2)
     assert_interrupted_quickly(lambda: search.fit(X, y), after=0.5)
     assert not hasattr(search, "cv_results_")
+
+
+def test_dataframe_input_and_invalid_search_parameters(digits):
+    pd = pytest.importorskip("pandas")
+    X, y = digits
+    df = pd.DataFrame(X, columns=[f"px{i}" for i in range(X.shape[1])])
+    est = SGDClassifier(random_state=0, max_iter=10)
+    grid = {"alpha": [1e-4, 1e-3]}
+    ours = GridSearchCV(est, grid, cv=3).fit(df, y)
+    theirs = skms.GridSearchCV(est, grid, cv=3).fit(df, y)
+    assert_same_results(ours, theirs)
+    assert list(ours.feature_names_in_) == list(df.columns)
+    with pytest.raises(ValueError, match="cv"):
+        GridSearchCV(est, grid, cv="three").fit(X, y)

@@ -18,7 +18,6 @@ in it, since trials share their passes over the data.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 
 import numpy as np
 from sklearn import model_selection as _ms
@@ -55,8 +54,11 @@ class _CoreSearchMixin:
             and not routing
             and type(self.estimator) in (SGDClassifier, SGDRegressor)
             and set(params) <= {"sample_weight", "groups"}
-            and hasattr(self, "_format_results")
-            and hasattr(self, "_get_scorers")
+            and all(
+                hasattr(self, name)
+                for name in ("_format_results", "_get_scorers", "_select_best_index",
+                             "_check_scorers_accept_sample_weight")
+            )
         )
 
     def fit(self, X, y=None, **params):
@@ -77,6 +79,7 @@ class _CoreSearchMixin:
         """
         if not self._fast_path(params):
             return super().fit(X, y, **params)
+        self._validate_params()
         scorers, refit_metric = self._get_scorers()
         X, y = indexable(X, y)
         groups = params.pop("groups", None)
@@ -88,54 +91,33 @@ class _CoreSearchMixin:
             score_weights = np.asarray(sample_weight)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         self.n_splits_ = cv.get_n_splits(X, y, groups)
+        splits = list(cv.split(X, y, groups))
+        if len(splits) != self.n_splits_:
+            raise ValueError(
+                "cv.split and cv.get_n_splits return inconsistent results. "
+                f"Expected {self.n_splits_} splits, got {len(splits)}"
+            )
         base_estimator = clone(self.estimator)
         # The core wants validated arrays; validate once, as fit would.
         X_checked, y_checked = clone(base_estimator)._validate_X_y(X, y, reset=True)
-        y_arr = np.asarray(y_checked)
-
-        all_params, all_out = [], []
-        all_more_results = defaultdict(list)
-        results = {}
-
-        def evaluate_candidates(candidate_params, cv=None, more_results=None):
-            nonlocal results
-            splits = list((cv or self._cv_for_search).split(X, y, groups))
-            if len(splits) != self.n_splits_:
-                raise ValueError(
-                    "cv.split and cv.get_n_splits return inconsistent results. "
-                    f"Expected {self.n_splits_} splits, got {len(splits)}"
-                )
-            candidate_params = list(candidate_params)
-            if self.verbose > 0:
-                print(
-                    f"Fitting {len(splits)} folds for each of {len(candidate_params)} "
-                    f"candidates, totalling {len(splits) * len(candidate_params)} fits"
-                )
-            out = self._evaluate(base_estimator, candidate_params, splits, X_checked,
-                                 y_arr, sample_weight, score_weights, scorers)
-            if len(out) < 1:
-                raise ValueError(
-                    "No fits were performed. Was the CV iterator empty? Were there no "
-                    "candidates?"
-                )
-            _warn_or_raise_about_fit_failures(out, self.error_score)
-            if callable(self.scoring):
-                _insert_error_scores(out, self.error_score)
-            all_params.extend(candidate_params)
-            all_out.extend(out)
-            if more_results is not None:
-                for key, value in more_results.items():
-                    all_more_results[key].extend(value)
-            results = self._format_results(
-                all_params, self.n_splits_, all_out, all_more_results
+        candidate_params = list(self._candidates())
+        if self.verbose > 0:
+            print(
+                f"Fitting {len(splits)} folds for each of {len(candidate_params)} "
+                f"candidates, totalling {len(splits) * len(candidate_params)} fits"
             )
-            return results
-
-        self._cv_for_search = cv
-        try:
-            evaluate_candidates(self._candidates())
-        finally:
-            del self._cv_for_search
+        all_out = self._evaluate(base_estimator, candidate_params, splits, X_checked,
+                                 np.asarray(y_checked), sample_weight, score_weights,
+                                 scorers)
+        if len(all_out) < 1:
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? Were there no "
+                "candidates?"
+            )
+        _warn_or_raise_about_fit_failures(all_out, self.error_score)
+        if callable(self.scoring):
+            _insert_error_scores(all_out, self.error_score)
+        results = self._format_results(candidate_params, self.n_splits_, all_out)
 
         self.multimetric_ = isinstance(all_out[0]["test_scores"], dict)
         if callable(self.scoring) and self.multimetric_:
@@ -196,6 +178,9 @@ class _CoreSearchMixin:
                         result["train_scores"] = self._error_scores(scorers)
                     result["score_time"] = 0.0
                 else:
+                    # X_test has no column names; the model needs none to be scored
+                    if hasattr(est, "feature_names_in_"):
+                        del est.feature_names_in_
                     t0 = time.perf_counter()
                     result["fit_error"] = None
                     result["test_scores"] = _score(est, X_test, y_test, scorers,
