@@ -40,6 +40,9 @@ def _block_key(fold, job):
         tuple(getattr(opt, name) for name in _OPTION_FIELDS),
         job.val_idx.tobytes(),
         job.coef.dtype.str,
+        # the fold's shared label and weight arrays (one per fold, see fold_cache)
+        id(job.y),
+        id(job.sample_weight),
     )
 
 
