@@ -394,9 +394,10 @@ def test_docstrings_and_their_examples():
 
     import sgdtune._estimators
     import sgdtune._search
+    import sgdtune._space
 
     for cls in (SGDClassifier, SGDRegressor):
         assert cls.__doc__ and "batch_size" in cls.__doc__
-    for module in (sgdtune._estimators, sgdtune._search):
+    for module in (sgdtune._estimators, sgdtune._search, sgdtune._space):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0

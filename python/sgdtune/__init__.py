@@ -3,6 +3,15 @@ from __future__ import annotations
 
 from ._estimators import SGDClassifier, SGDRegressor
 from ._search import GridSearchCV, RandomizedSearchCV
+from ._space import Categorical, Integer, Real
 
-__all__ = ["GridSearchCV", "RandomizedSearchCV", "SGDClassifier", "SGDRegressor"]
+__all__ = [
+    "Categorical",
+    "GridSearchCV",
+    "Integer",
+    "RandomizedSearchCV",
+    "Real",
+    "SGDClassifier",
+    "SGDRegressor",
+]
 __version__ = "0.1.0"
