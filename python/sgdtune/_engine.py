@@ -17,13 +17,8 @@ import numpy as np
 from sklearn.base import clone
 
 from . import _core
-from ._estimators import (
-    SGDClassifier,
-    SGDRegressor,
-    _check_sample_weight,
-    _effective_n_jobs,
-    _run_jobs,
-)
+from ._base import _check_sample_weight, _effective_n_jobs, _run_jobs
+from ._estimators import SGDClassifier, SGDRegressor
 
 _OPTION_FIELDS = (
     "max_iter", "tol", "use_tol", "n_iter_no_change", "early_stopping", "batch_size",
