@@ -36,8 +36,8 @@ inline bool has_l1(PenaltyKind p) { return p == PenaltyKind::l1 || p == PenaltyK
 
 // The cumulative-penalty step of one weight W[q] of a column with scale s (true
 // weight s * W[q]). With Z (the averaged iterate's store) it keeps the average
-// unchanged, as the trainer's row updates do. Branch-free, in double whatever T
-// is.
+// unchanged, as the trainer's row updates do. Computed in double whatever T is;
+// written as selects, so that a contiguous loop of it vectorises.
 template <class T, bool Averaging>
 inline void l1_weight(T* W, T* Q, T* Z, std::int64_t q, double s, double inv_s, double u, double a) {
     const double v = static_cast<double>(W[q]);
@@ -80,7 +80,8 @@ inline void l1_weight_scalar(T* W, T* Q, T* Z, std::int64_t q, double s, double 
 #endif
 
 // The step over features features[0..n) of column k (features 0..n when
-// `features` is null: the dense case, a loop that vectorises).
+// `features` is null: dense rows; for a one-column block that loop is
+// contiguous and vectorises).
 template <class T, class Idx>
 void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double u, double a,
              const Idx* features, std::int64_t n) {
