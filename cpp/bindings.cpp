@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -143,14 +144,29 @@ py::dict results_to_dict(const std::vector<ColumnResult>& res) {
 }
 
 template <class T, class Data>
-py::list run(const Data& X, std::vector<PyJob>& pyjobs, int n_threads) {
+py::list run(const Data& X, std::vector<PyJob>& pyjobs, int n_threads, const py::object& progress) {
     std::vector<Job<T>> jobs;
     jobs.reserve(pyjobs.size());
     for (auto& pj : pyjobs) jobs.push_back(job_view<T>(pj, X.n, X.d));
     StopToken stop;
-    stop.poll = [] {
+    // Called from this thread with the GIL released: takes it only to look for
+    // Ctrl-C and to report progress (at most every 0.2 s). An exception raised by
+    // the progress callback stops training and is raised here.
+    auto last_report = std::chrono::steady_clock::now();
+    stop.poll = [&stop, &progress, &last_report] {
         py::gil_scoped_acquire gil;
-        return PyErr_CheckSignals() != 0;
+        if (PyErr_CheckSignals() != 0) return true;
+        const auto now = std::chrono::steady_clock::now();
+        if (!progress.is_none() && now - last_report >= std::chrono::milliseconds(200)) {
+            last_report = now;
+            try {
+                progress(stop.epochs_done.load(), stop.epochs_total);
+            } catch (py::error_already_set& e) {
+                e.restore();
+                return true;
+            }
+        }
+        return false;
     };
     std::vector<std::vector<ColumnResult>> res;
     bool interrupted = false;
@@ -169,23 +185,25 @@ py::list run(const Data& X, std::vector<PyJob>& pyjobs, int n_threads) {
         PyErr_SetNone(PyExc_KeyboardInterrupt);
         throw py::error_already_set();
     }
+    if (!progress.is_none()) progress(stop.epochs_total, stop.epochs_total);
     py::list out;
     for (const auto& r : res) out.append(results_to_dict(r));
     return out;
 }
 
-py::list train_dense(const py::array& X, std::vector<PyJob>& jobs, int n_threads) {
+py::list train_dense(const py::array& X, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
     if (X.ndim() != 2) fail("X must be 2-dimensional");
     const std::int64_t n = X.shape(0), d = X.shape(1);
-    if (has_dtype<float>(X)) return run<float>(DenseView<float>{typed<float>(X, "X", 2), n, d, d}, jobs, n_threads);
+    if (has_dtype<float>(X))
+        return run<float>(DenseView<float>{typed<float>(X, "X", 2), n, d, d}, jobs, n_threads, progress);
     if (has_dtype<double>(X))
-        return run<double>(DenseView<double>{typed<double>(X, "X", 2), n, d, d}, jobs, n_threads);
+        return run<double>(DenseView<double>{typed<double>(X, "X", 2), n, d, d}, jobs, n_threads, progress);
     fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
 }
 
 template <class T, class I>
 py::list train_csr_t(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
-                     std::int64_t d, std::vector<PyJob>& jobs, int n_threads) {
+                     std::int64_t d, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
     const T* v = typed<T>(data, "X.data", 1);
     const I* idx = typed<I>(indices, "X.indices", 1);
     const I* ptr = typed<I>(indptr, "X.indptr", 1);
@@ -196,21 +214,21 @@ py::list train_csr_t(const py::array& data, const py::array& indices, const py::
     for (std::int64_t i = 0; i < n; ++i) sorted &= ptr[i + 1] >= ptr[i];
     if (!sorted) fail("X.indptr must be non-decreasing");
     if (!all_in_range(idx, indices.shape(0), d)) fail("X.indices holds a column outside [0, n_features)");
-    return run<T>(CsrView<T, I>{v, idx, ptr, n, d}, jobs, n_threads);
+    return run<T>(CsrView<T, I>{v, idx, ptr, n, d}, jobs, n_threads, progress);
 }
 
 py::list train_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
-                   std::int64_t d, std::vector<PyJob>& jobs, int n_threads) {
+                   std::int64_t d, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
     const bool f32 = has_dtype<float>(data);
     if (!f32 && !has_dtype<double>(data))
         fail("X.data must have dtype float32 or float64, got " + std::string(py::str(data.dtype())));
     const bool i32 = has_dtype<std::int32_t>(indices);
     if (!i32 && !has_dtype<std::int64_t>(indices))
         fail("X.indices must have dtype int32 or int64, got " + std::string(py::str(indices.dtype())));
-    if (f32 && i32) return train_csr_t<float, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads);
-    if (f32) return train_csr_t<float, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads);
-    if (i32) return train_csr_t<double, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads);
-    return train_csr_t<double, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads);
+    if (f32 && i32) return train_csr_t<float, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
+    if (f32) return train_csr_t<float, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
+    if (i32) return train_csr_t<double, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
+    return train_csr_t<double, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
 }
 
 template <class F>
@@ -310,10 +328,12 @@ PYBIND11_MODULE(_core, m) {
         .def_readonly("options", &PyJob::options);
 
     m.def("train_dense", &train_dense, py::arg("X"), py::arg("jobs"), py::arg("n_threads") = 1,
-          "Train each job's coef (in place) on dense C-contiguous X; one result dict per job.");
+          py::arg("progress") = py::none(),
+          "Train each job's coef (in place) on dense C-contiguous X; one result dict per job. "
+          "progress(epochs_done, epochs_total), if given, is called every 0.2 s or so and at the end.");
     m.def("train_csr", &train_csr, py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n_samples"),
-          py::arg("n_features"), py::arg("jobs"), py::arg("n_threads") = 1,
-          "Train each job's coef (in place) on CSR X; one result dict per job.");
+          py::arg("n_features"), py::arg("jobs"), py::arg("n_threads") = 1, py::arg("progress") = py::none(),
+          "Train each job's coef (in place) on CSR X; one result dict per job (progress as train_dense).");
 
     m.def(
         "loss_value",

@@ -144,3 +144,34 @@ def test_dataframe_input_and_invalid_search_parameters(digits):
     assert list(ours.feature_names_in_) == list(df.columns)
     with pytest.raises(ValueError, match="cv"):
         GridSearchCV(est, grid, cv="three").fit(X, y)
+
+
+def test_verbose_search_reports_progress(digits, capsys):
+    X, y = digits
+    GridSearchCV(SGDClassifier(random_state=0, max_iter=5, tol=None), {"alpha": [1e-4, 1e-3]},
+                 cv=3, verbose=1).fit(X, y)
+    captured = capsys.readouterr()
+    assert "Fitting 3 folds for each of 2 candidates, totalling 6 fits" in captured.out
+    assert "[sgdtune] search: 100.0% of" in captured.err
+
+
+def test_progress_callback_counts_every_epoch_and_can_stop():
+    from sgdtune._engine import fit_folds
+
+    X, y = make_classification(n_samples=500, random_state=0)
+    folds = [(np.arange(0, 400), None), (np.arange(100, 500), None)]
+    seen = []
+    ests = [SGDClassifier(max_iter=7, tol=None), SGDClassifier(max_iter=3, tol=None)]
+    fit_folds(ests, X, y, folds, progress=lambda done, total: seen.append((done, total)))
+    # two folds x (a block of 7 epochs and one of 3): 20 block-epochs
+    assert seen[-1] == (20, 20)
+
+    def stop(done, total):
+        raise RuntimeError("stop the search")
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20000, 30))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(RuntimeError, match="stop the search"):
+        fit_folds([SGDClassifier(max_iter=100000, tol=None)], X, y,
+                  [(np.arange(20000), None)], progress=stop)

@@ -40,13 +40,16 @@ def _effective_n_jobs(n_jobs):
     return max(1, int(n_jobs))
 
 
-def _run_jobs(X, jobs, n_threads):
-    """Train compiled jobs on validated X (dense C-contiguous or CSR)."""
+def _run_jobs(X, jobs, n_threads, progress=None):
+    """Train compiled jobs on validated X (dense C-contiguous or CSR).
+
+    ``progress(epochs_done, epochs_total)`` is called now and then, and at the end.
+    """
     if sp.issparse(X):
         return _core.train_csr(
-            X.data, X.indices, X.indptr, X.shape[0], X.shape[1], jobs, n_threads
+            X.data, X.indices, X.indptr, X.shape[0], X.shape[1], jobs, n_threads, progress
         )
-    return _core.train_dense(X, jobs, n_threads)
+    return _core.train_dense(X, jobs, n_threads, progress)
 
 
 def _check_sample_weight(sample_weight, n_samples, allow_all_zero=False):

@@ -76,6 +76,7 @@ def fit_folds(
     sample_weight=None,
     n_jobs: int | None = None,
     errors: str = "raise",
+    progress=None,
 ):
     """Fit a clone of every estimator on the training rows of every fold.
 
@@ -91,6 +92,9 @@ def fit_folds(
     errors : {'raise', 'return'}, default='raise'
         What a fit that fails (bad parameters, divergence) does: raise, or put
         its exception in place of the fitted estimator while the others go on.
+    progress : callable, default=None
+        ``progress(epochs_done, epochs_total)``, called every 0.2 s or so while
+        the core trains, and once at the end.
 
     Returns
     -------
@@ -149,7 +153,7 @@ def fit_folds(
         groups.setdefault(item[4], []).append(item)
     merged = [_merge([m[3] for m in members]) for members in groups.values()]
     start = time.perf_counter()
-    results = _run_jobs(X, merged, _effective_n_jobs(n_jobs)) if merged else []
+    results = _run_jobs(X, merged, _effective_n_jobs(n_jobs), progress) if merged else []
     seconds = time.perf_counter() - start
 
     for members, block, res in zip(groups.values(), merged, results, strict=True):

@@ -17,6 +17,7 @@ in it, since trials share their passes over the data.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -37,6 +38,38 @@ try:  # scikit-learn's own helpers, so that cv_results_ is built as it builds it
     )
 except ImportError:  # pragma: no cover - an older or newer scikit-learn
     _score = None
+
+
+class _ProgressReport:
+    """Shows the search's progress: a tqdm bar when tqdm is installed and the
+    output is a terminal, else a line on stderr at most every second."""
+
+    def __init__(self):
+        self._bar = None
+        self._last = 0.0
+        self._start = time.perf_counter()
+        try:
+            import tqdm
+
+            if sys.stderr.isatty():
+                self._bar = tqdm.tqdm(total=1, unit="epoch", desc="sgdtune search")
+        except ImportError:
+            pass
+
+    def __call__(self, done, total):
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.n = done
+            self._bar.refresh()
+            if done >= total:
+                self._bar.close()
+            return
+        now = time.perf_counter()
+        if done >= total or now - self._last >= 1.0:
+            self._last = now
+            pct = 100.0 * done / total if total else 100.0
+            print(f"[sgdtune] search: {pct:5.1f}% of {total} block-epochs done, "
+                  f"{now - self._start:.1f} s", file=sys.stderr, flush=True)
 
 
 class _CoreSearchMixin:
@@ -153,7 +186,8 @@ class _CoreSearchMixin:
         ]
         start = time.perf_counter()
         fitted = fit_folds(estimators, X, y, splits, sample_weight=sample_weight,
-                           n_jobs=self.n_jobs, errors="return")
+                           n_jobs=self.n_jobs, errors="return",
+                           progress=_ProgressReport() if self.verbose > 0 else None)
         fit_time = (time.perf_counter() - start) / max(1, len(estimators) * len(splits))
         error_value = self.error_score
         out = [None] * (len(estimators) * len(splits))

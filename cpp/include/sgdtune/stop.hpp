@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 
@@ -13,12 +14,17 @@ struct Interrupted : std::runtime_error {
     Interrupted() : std::runtime_error("training interrupted") {}
 };
 
-// Cooperative cancellation. `poll` (may be empty) is called only from the thread
-// that created the token, at most every ~50 ms, and returns true to stop.
+// Cooperative cancellation and progress. `poll` (may be empty) is called only
+// from the thread that created the token, at most every ~50 ms, and returns true
+// to stop; it may read the progress counters to report them. Trainers add to
+// `epochs_done` as blocks finish epochs (a block that stops early adds the
+// epochs it skipped), out of `epochs_total`.
 struct StopToken {
     std::atomic<bool> requested{false};
     std::function<bool()> poll;
     std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+    std::atomic<std::int64_t> epochs_done{0};
+    std::int64_t epochs_total = 0;
 
     bool stop_requested() const { return requested.load(std::memory_order_relaxed); }
     void maybe_poll() {

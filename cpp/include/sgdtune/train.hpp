@@ -70,6 +70,7 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
         results[i].resize(static_cast<std::size_t>(jobs[i].model.K));
     }
     const auto chunks = detail::plan_chunks(jobs, std::max(1, n_threads));
+    for (const auto& c : chunks) stop.epochs_total += jobs[c.job].options.max_iter;
 
     auto run_chunk = [&](const detail::Chunk& c, bool may_poll) {
         const Job<T>& job = jobs[c.job];

@@ -336,6 +336,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             }
         }
 
+        stop.epochs_done.fetch_add(1, std::memory_order_relaxed);
+
         // End of epoch: divergence check, stopping criterion.
         for (std::int64_t k = 0; k < K; ++k) {
             ColumnState& c = cols[k];
@@ -380,6 +382,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             }
         }
     }
+    std::int64_t epochs_run = 0;
+    for (const auto& c : cols) epochs_run = std::max(epochs_run, c.result.n_iter);
+    stop.epochs_done.fetch_add(opt.max_iter - epochs_run, std::memory_order_relaxed);
     std::vector<ColumnResult> out(static_cast<std::size_t>(K));
     for (std::int64_t k = 0; k < K; ++k) {
         out[k] = cols[k].result;
