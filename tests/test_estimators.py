@@ -169,12 +169,14 @@ def test_warm_start_and_coef_init_continue_from_weights():
     clf = SGDClassifier(warm_start=True, max_iter=2, tol=None, random_state=0,
                         learning_rate="constant", eta0=0.01)
     clf.fit(X, y)
-    first = clf.coef_.copy()
+    first, first_intercept = clf.coef_.copy(), clf.intercept_.copy()
     clf.fit(X, y)
-    cold = SGDClassifier(max_iter=2, tol=None, random_state=0, learning_rate="constant",
-                         eta0=0.01).fit(X, y, coef_init=first, intercept_init=clf.intercept_)
     assert not np.allclose(clf.coef_, first)
-    assert cold.coef_.shape == first.shape
+    # a warm start is a fit from the previous weights, as coef_init gives them
+    cold = SGDClassifier(max_iter=2, tol=None, random_state=0, learning_rate="constant",
+                         eta0=0.01).fit(X, y, coef_init=first, intercept_init=first_intercept)
+    assert_array_equal(clf.coef_, cold.coef_)
+    assert_array_equal(clf.intercept_, cold.intercept_)
 
 
 def test_partial_fit_classes_and_labels():

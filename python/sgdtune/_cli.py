@@ -46,12 +46,16 @@ def _demo(args: argparse.Namespace) -> int:
           f"(alpha x loss x penalty) with sgdtune.GridSearchCV, n_jobs={args.n_jobs} ...",
           flush=True)
     estimator = {"max_iter": args.max_iter, "tol": None, "random_state": args.seed}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
-        search = GridSearchCV(SGDClassifier(**estimator), grid, cv=args.cv,
-                              n_jobs=args.n_jobs).fit(X_train, y_train)
-        ours = time.perf_counter() - start
+
+    def timed_search(search_class, estimator_class):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            start = time.perf_counter()
+            search = search_class(estimator_class(**estimator), grid, cv=args.cv,
+                                  n_jobs=args.n_jobs).fit(X_train, y_train)
+            return search, time.perf_counter() - start
+
+    search, ours = timed_search(GridSearchCV, SGDClassifier)
 
     results = search.cv_results_
     order = np.argsort(results["rank_test_score"], kind="stable")[: args.top]
@@ -69,12 +73,7 @@ def _demo(args: argparse.Namespace) -> int:
     if not args.no_compare:
         print("Timing the same search with scikit-learn's GridSearchCV and SGDClassifier ...",
               flush=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            start = time.perf_counter()
-            theirs_search = SklearnGrid(SklearnSGD(**estimator), grid, cv=args.cv,
-                                        n_jobs=args.n_jobs).fit(X_train, y_train)
-            theirs = time.perf_counter() - start
+        theirs_search, theirs = timed_search(SklearnGrid, SklearnSGD)
         print(f"scikit-learn search time: {theirs:.2f} s (best CV accuracy "
               f"{theirs_search.best_score_:.4f}, sgdtune's {search.best_score_:.4f})")
         print(f"sgdtune was {theirs / ours:.1f}x faster on this machine.")
