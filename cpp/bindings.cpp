@@ -5,11 +5,15 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <memory>
+#include <type_traits>
+#include <unordered_set>
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "sgdtune/predict.hpp"
 #include "sgdtune/train.hpp"
 
 namespace py = pybind11;
@@ -72,6 +76,25 @@ struct PyJob {
     py::object avg_coef, avg_intercept;
     std::vector<ColumnSpec> specs;
     TrainOptions options;
+    bool resumable = false;
+    std::shared_ptr<JobState<float>> state_f;  // made by the first call, per dtype
+    std::shared_ptr<JobState<double>> state_d;
+
+    template <class T>
+    std::shared_ptr<JobState<T>>& state() {
+        if constexpr (std::is_same_v<T, float>) return state_f; else return state_d;
+    }
+    // The column states of whichever dtype this job trained in (null before).
+    std::vector<detail::ColumnState>* columns() {
+        if (state_f && state_f->started) return &state_f->cols;
+        if (state_d && state_d->started) return &state_d->cols;
+        return nullptr;
+    }
+    std::int64_t epochs_done() const {
+        if (state_f) return state_f->epochs_done;
+        if (state_d) return state_d->epochs_done;
+        return 0;
+    }
 };
 
 // A job's views, checked against X's n and d and against T.
@@ -118,6 +141,14 @@ Job<T> job_view(PyJob& pj, std::int64_t n, std::int64_t d) {
     }
     m.K = K;
     m.d = d;
+    if (pj.resumable) {
+        auto& st = pj.state<T>();
+        if (!st) {
+            if (pj.state_f || pj.state_d) fail("a resumable job must be trained with X of one dtype");
+            st = std::make_shared<JobState<T>>();
+        }
+        job.state = st.get();
+    }
     return job;
 }
 
@@ -147,7 +178,12 @@ template <class T, class Data>
 py::list run(const Data& X, std::vector<PyJob>& pyjobs, int n_threads, const py::object& progress) {
     std::vector<Job<T>> jobs;
     jobs.reserve(pyjobs.size());
-    for (auto& pj : pyjobs) jobs.push_back(job_view<T>(pj, X.n, X.d));
+    std::unordered_set<const void*> states;
+    for (auto& pj : pyjobs) {
+        jobs.push_back(job_view<T>(pj, X.n, X.d));
+        if (jobs.back().state != nullptr && !states.insert(jobs.back().state).second)
+            fail("a resumable job appears twice in one call");
+    }
     StopToken stop;
     // Called from this thread with the GIL released: takes it only to look for
     // Ctrl-C and to report progress (at most every 0.2 s). An exception raised by
@@ -201,10 +237,11 @@ py::list train_dense(const py::array& X, std::vector<PyJob>& jobs, int n_threads
     fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
 }
 
+// Checks a CSR matrix's arrays: dtypes, lengths, row pointers, column range.
 template <class T, class I>
-py::list train_csr_t(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
-                     std::int64_t d, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
-    const T* v = typed<T>(data, "X.data", 1);
+void check_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+               std::int64_t d) {
+    typed<T>(data, "X.data", 1);
     const I* idx = typed<I>(indices, "X.indices", 1);
     const I* ptr = typed<I>(indptr, "X.indptr", 1);
     if (indptr.shape(0) != n + 1) fail("X.indptr must have n_samples + 1 entries");
@@ -214,21 +251,95 @@ py::list train_csr_t(const py::array& data, const py::array& indices, const py::
     for (std::int64_t i = 0; i < n; ++i) sorted &= ptr[i + 1] >= ptr[i];
     if (!sorted) fail("X.indptr must be non-decreasing");
     if (!all_in_range(idx, indices.shape(0), d)) fail("X.indices holds a column outside [0, n_features)");
-    return run<T>(CsrView<T, I>{v, idx, ptr, n, d}, jobs, n_threads, progress);
+}
+
+bool csr_is_f32(const py::array& data) {
+    const bool f32 = has_dtype<float>(data);
+    if (!f32 && !has_dtype<double>(data))
+        fail("X.data must have dtype float32 or float64, got " + std::string(py::str(data.dtype())));
+    return f32;
+}
+
+bool csr_is_i32(const py::array& indices) {
+    const bool i32 = has_dtype<std::int32_t>(indices);
+    if (!i32 && !has_dtype<std::int64_t>(indices))
+        fail("X.indices must have dtype int32 or int64, got " + std::string(py::str(indices.dtype())));
+    return i32;
+}
+
+template <class T, class I>
+py::list train_csr_t(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+                     std::int64_t d, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
+    check_csr<T, I>(data, indices, indptr, n, d);
+    return run<T>(CsrView<T, I>{typed<T>(data, "X.data", 1), typed<I>(indices, "X.indices", 1),
+                                typed<I>(indptr, "X.indptr", 1), n, d},
+                  jobs, n_threads, progress);
 }
 
 py::list train_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
                    std::int64_t d, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
-    const bool f32 = has_dtype<float>(data);
-    if (!f32 && !has_dtype<double>(data))
-        fail("X.data must have dtype float32 or float64, got " + std::string(py::str(data.dtype())));
-    const bool i32 = has_dtype<std::int32_t>(indices);
-    if (!i32 && !has_dtype<std::int64_t>(indices))
-        fail("X.indices must have dtype int32 or int64, got " + std::string(py::str(indices.dtype())));
+    const bool f32 = csr_is_f32(data), i32 = csr_is_i32(indices);
     if (f32 && i32) return train_csr_t<float, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
     if (f32) return train_csr_t<float, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
     if (i32) return train_csr_t<double, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
     return train_csr_t<double, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
+}
+
+template <class T, class Data>
+py::array decision_t(const Data& X, const py::array& coef, const py::array& intercept, const py::object& rows,
+                     int n_threads) {
+    const T* c = typed<T>(coef, "coef", 2);
+    const std::int64_t K = coef.shape(0);
+    if (coef.shape(1) != X.d) fail("coef must have shape (n_columns, n_features)");
+    const double* b = typed<double>(intercept, "intercept", 1);
+    check_len(intercept, K, "intercept");
+    const std::int64_t* idx = nullptr;
+    std::int64_t m = X.n;
+    py::array rows_arr;
+    if (!rows.is_none()) {
+        rows_arr = rows.cast<py::array>();
+        idx = row_indices(rows_arr, X.n, "rows");
+        m = rows_arr.shape(0);
+    }
+    py::array_t<T> out({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(K)});
+    T* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        decision_rows<T>(X, c, b, K, idx, m, o, n_threads);
+    }
+    return std::move(out);
+}
+
+py::array decision_dense(const py::array& X, const py::array& coef, const py::array& intercept,
+                         const py::object& rows, int n_threads) {
+    if (X.ndim() != 2) fail("X must be 2-dimensional");
+    const std::int64_t n = X.shape(0), d = X.shape(1);
+    if (has_dtype<float>(X))
+        return decision_t<float>(DenseView<float>{typed<float>(X, "X", 2), n, d, d}, coef, intercept, rows, n_threads);
+    if (has_dtype<double>(X))
+        return decision_t<double>(DenseView<double>{typed<double>(X, "X", 2), n, d, d}, coef, intercept, rows,
+                                  n_threads);
+    fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
+}
+
+template <class T, class I>
+py::array decision_csr_t(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+                         std::int64_t d, const py::array& coef, const py::array& intercept, const py::object& rows,
+                         int n_threads) {
+    check_csr<T, I>(data, indices, indptr, n, d);
+    return decision_t<T>(CsrView<T, I>{typed<T>(data, "X.data", 1), typed<I>(indices, "X.indices", 1),
+                                       typed<I>(indptr, "X.indptr", 1), n, d},
+                         coef, intercept, rows, n_threads);
+}
+
+py::array decision_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+                       std::int64_t d, const py::array& coef, const py::array& intercept, const py::object& rows,
+                       int n_threads) {
+    const bool f32 = csr_is_f32(data), i32 = csr_is_i32(indices);
+    if (f32 && i32) return decision_csr_t<float, std::int32_t>(data, indices, indptr, n, d, coef, intercept, rows, n_threads);
+    if (f32) return decision_csr_t<float, std::int64_t>(data, indices, indptr, n, d, coef, intercept, rows, n_threads);
+    if (i32) return decision_csr_t<double, std::int32_t>(data, indices, indptr, n, d, coef, intercept, rows, n_threads);
+    return decision_csr_t<double, std::int64_t>(data, indices, indptr, n, d, coef, intercept, rows, n_threads);
 }
 
 template <class F>
@@ -307,15 +418,39 @@ PYBIND11_MODULE(_core, m) {
     py::class_<PyJob>(m, "Job", "One block of columns to train: a model, or a group of trials on one fold.")
         .def(py::init([](py::array y, py::object sample_weight, py::array train_idx, py::array val_idx,
                          py::array coef, py::array intercept, py::object avg_coef, py::object avg_intercept,
-                         std::vector<ColumnSpec> specs, TrainOptions options) {
-                 return PyJob{std::move(y),       std::move(sample_weight), std::move(train_idx),
-                              std::move(val_idx), std::move(coef),          std::move(intercept),
-                              std::move(avg_coef), std::move(avg_intercept), std::move(specs),
-                              options};
+                         std::vector<ColumnSpec> specs, TrainOptions options, bool resumable) {
+                 PyJob job{std::move(y),       std::move(sample_weight), std::move(train_idx),
+                           std::move(val_idx), std::move(coef),          std::move(intercept),
+                           std::move(avg_coef), std::move(avg_intercept), std::move(specs),
+                           options, resumable, nullptr, nullptr};
+                 return job;
              }),
              py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"), py::arg("val_idx"), py::arg("coef"),
              py::arg("intercept"), py::arg("avg_coef"), py::arg("avg_intercept"), py::arg("specs"),
-             py::arg("options"))
+             py::arg("options"), py::arg("resumable") = false)
+        .def_readonly("resumable", &PyJob::resumable)
+        .def_property_readonly("epochs_done", &PyJob::epochs_done,
+                               "Epochs a resumable job has trained so far (each call adds options.max_iter).")
+        .def_property_readonly(
+            "active",
+            [](PyJob& pj) {
+                auto* cols = pj.columns();
+                if (cols == nullptr) fail("the job has not trained yet (or is not resumable)");
+                std::vector<bool> out;
+                for (const auto& c : *cols) out.push_back(c.active);
+                return out;
+            },
+            "Which columns of a resumable job still train.")
+        .def(
+            "deactivate",
+            [](PyJob& pj, std::int64_t k) {
+                auto* cols = pj.columns();
+                if (cols == nullptr) fail("the job has not trained yet (or is not resumable)");
+                if (k < 0 || k >= static_cast<std::int64_t>(cols->size())) fail("column index out of range");
+                (*cols)[static_cast<std::size_t>(k)].active = false;
+            },
+            py::arg("k"), "Stops column k of a resumable job (pruned): later calls leave it as it is.")
+        .def_readwrite("options", &PyJob::options)
         .def_readonly("y", &PyJob::y)
         .def_readonly("sample_weight", &PyJob::sample_weight)
         .def_readonly("train_idx", &PyJob::train_idx)
@@ -324,8 +459,7 @@ PYBIND11_MODULE(_core, m) {
         .def_readonly("intercept", &PyJob::intercept)
         .def_readonly("avg_coef", &PyJob::avg_coef)
         .def_readonly("avg_intercept", &PyJob::avg_intercept)
-        .def_readonly("specs", &PyJob::specs)
-        .def_readonly("options", &PyJob::options);
+        .def_readonly("specs", &PyJob::specs);
 
     m.def("train_dense", &train_dense, py::arg("X"), py::arg("jobs"), py::arg("n_threads") = 1,
           py::arg("progress") = py::none(),
@@ -335,6 +469,13 @@ PYBIND11_MODULE(_core, m) {
           py::arg("n_features"), py::arg("jobs"), py::arg("n_threads") = 1, py::arg("progress") = py::none(),
           "Train each job's coef (in place) on CSR X; one result dict per job (progress as train_dense).");
 
+    m.def("decision_dense", &decision_dense, py::arg("X"), py::arg("coef"), py::arg("intercept"),
+          py::arg("rows") = py::none(), py::arg("n_threads") = 1,
+          "Decision values coef . x + intercept of the given rows (all when None) of dense X, "
+          "shape (n_rows, n_columns), in X's dtype. intercept is float64.");
+    m.def("decision_csr", &decision_csr, py::arg("data"), py::arg("indices"), py::arg("indptr"),
+          py::arg("n_samples"), py::arg("n_features"), py::arg("coef"), py::arg("intercept"),
+          py::arg("rows") = py::none(), py::arg("n_threads") = 1, "decision_dense for CSR X.");
     m.def(
         "loss_value",
         [](LossKind kind, double epsilon, const py::array_t<double>& p, const py::array_t<double>& y) {

@@ -20,7 +20,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _core
@@ -50,6 +49,24 @@ def _run_jobs(X, jobs, n_threads, progress=None):
             X.data, X.indices, X.indptr, X.shape[0], X.shape[1], jobs, n_threads, progress
         )
     return _core.train_dense(X, jobs, n_threads, progress)
+
+
+def _decision_values(X, coef, intercept, rows=None, n_threads=1):
+    """``X[rows] @ coef.T + intercept`` by the core's kernel (all rows when None).
+
+    X is validated (dense C-contiguous or CSR) and coef (n_columns, n_features)
+    has X's dtype. Each row's values are summed in a fixed order, so they do not
+    depend on which rows are asked for: a search scores a fold through ``rows``
+    and gets the numbers the fitted estimator predicts on ``X[rows]``.
+    """
+    coef = np.ascontiguousarray(coef, dtype=X.dtype).reshape(-1, X.shape[1])
+    intercept = np.ascontiguousarray(intercept, dtype=np.float64).reshape(-1)
+    if rows is not None:
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+    if sp.issparse(X):
+        return _core.decision_csr(X.data, X.indices, X.indptr, X.shape[0], X.shape[1], coef,
+                                  intercept, rows, n_threads)
+    return _core.decision_dense(X, coef, intercept, rows, n_threads)
 
 
 def _check_sample_weight(sample_weight, n_samples, allow_all_zero=False):
@@ -361,9 +378,13 @@ class _BaseSGD(BaseEstimator):
 
     def _decision(self, X):
         check_is_fitted(self, "coef_")
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
-        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
-        return np.asarray(scores)
+        coef = self._dense_coef()
+        X = validate_data(self, X, accept_sparse="csr", dtype=coef.dtype, order="C",
+                          reset=False)
+        if sp.issparse(X) and X.format != "csr":
+            X = X.tocsr()
+        return _decision_values(X, coef, self.intercept_,
+                                n_threads=_effective_n_jobs(getattr(self, "n_jobs", None)))
 
     def densify(self):
         """Convert the coefficient matrix to a dense array (the default format)."""

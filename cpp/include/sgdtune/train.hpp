@@ -26,6 +26,7 @@ struct Job {
     TrainOptions options;
     std::vector<ColumnSpec> specs;
     ModelArrays<T> model;  // model.K == specs.size()
+    JobState<T>* state = nullptr;  // resumable jobs only: kept between calls
 };
 
 namespace detail {
@@ -69,6 +70,19 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
             throw std::invalid_argument("a job needs one column spec per model column");
         results[i].resize(static_cast<std::size_t>(jobs[i].model.K));
     }
+    for (const auto& job : jobs) {
+        JobState<T>* st = job.state;
+        if (st == nullptr) continue;
+        if (st->broken) throw std::invalid_argument("this resumable job was interrupted or failed; it cannot go on");
+        if (!st->started) {
+            bool l1 = false;
+            for (const auto& spec : job.specs) l1 = l1 || has_l1(spec.penalty);
+            st->allocate(job.model.K, job.model.d, job.model.avg_coef != nullptr, l1);
+        } else if (static_cast<std::int64_t>(st->cols.size()) != job.model.K) {
+            throw std::invalid_argument("a resumed job must keep its columns");
+        }
+        st->broken = true;  // until the call completes
+    }
     const auto chunks = detail::plan_chunks(jobs, std::max(1, n_threads));
     for (const auto& c : chunks) stop.epochs_total += jobs[c.job].options.max_iter;
 
@@ -78,14 +92,22 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
         for (std::int64_t k = c.k0; k < c.k0 + c.kn; ++k) any_l1 = any_l1 || has_l1(job.specs[k].penalty);
         Block<T> block(job.model, c.k0, c.kn, any_l1);
         std::vector<ColumnSpec> sub(job.specs.begin() + c.k0, job.specs.begin() + c.k0 + c.kn);
-        auto res = train_block(X, job.data, block, sub, job.options, stop, may_poll);
+        auto res = train_block(X, job.data, block, sub, job.options, stop, may_poll, job.state, c.k0);
         block.store(job.model, c.k0);
         std::copy(res.begin(), res.end(), results[c.job].begin() + c.k0);
     };
 
     const auto workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, n_threads)), chunks.size());
+    auto commit_states = [&] {
+        for (const auto& job : jobs) {
+            if (job.state == nullptr) continue;
+            job.state->commit(job.options.max_iter);
+            job.state->broken = false;
+        }
+    };
     if (workers <= 1) {
         for (const auto& c : chunks) run_chunk(c, true);
+        commit_states();
         return results;
     }
     std::atomic<std::size_t> next{0};
@@ -127,6 +149,7 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
         }
     }
     if (first_error) std::rethrow_exception(first_error);
+    commit_states();
     return results;
 }
 

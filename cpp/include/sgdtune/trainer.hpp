@@ -113,6 +113,47 @@ inline double column_penalty(const ColumnState& c, double sq, double l1) {
 
 }  // namespace detail
 
+// What a job keeps between calls when it is resumable (successive halving
+// trains survivors on from where they stopped): every column's trainer state
+// and raw block storage, and the job's shuffle stream. Training a resumable job
+// for e1 epochs and then e2 more gives the numbers of one call of e1 + e2 epochs,
+// bit for bit. Per-column arrays are stored K x d (the layout of coef), so any
+// split of the columns into chunks can load and save its range.
+template <class T>
+struct JobState {
+    bool started = false;
+    std::int64_t epochs_done = 0;  // epochs run by earlier calls
+    Rng rng{0};
+    std::vector<std::int64_t> order;  // the row order the next shuffle starts from
+    std::vector<detail::ColumnState> cols;
+    std::vector<T> W, Z, Q;  // raw block storage, K x d
+    std::vector<double> scale, intercept, avg_a, avg_b, avg_intercept, u;
+    // Written by the chunk holding column 0 during a call, committed after it
+    // (other chunks of the same call still read the values above).
+    Rng next_rng{0};
+    std::vector<std::int64_t> next_order;
+
+    bool broken = false;  // a call failed or was interrupted part way: no resuming
+
+    // Sizes a new state for K columns over d features.
+    void allocate(std::int64_t K, std::int64_t d, bool averaging, bool l1) {
+        const auto n = static_cast<std::size_t>(K * d), k = static_cast<std::size_t>(K);
+        cols.resize(k);
+        W.assign(n, T(0));
+        Z.assign(averaging ? n : 0, T(0));
+        Q.assign(l1 ? n : 0, T(0));
+        for (auto* v : {&scale, &intercept, &avg_a, &avg_b, &avg_intercept, &u}) v->assign(k, 0.0);
+    }
+
+    // Takes in a completed call of `epochs` epochs.
+    void commit(std::int64_t epochs) {
+        rng = next_rng;
+        order.swap(next_order);
+        epochs_done += epochs;
+        started = true;
+    }
+};
+
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define SGDTUNE_X86_DISPATCH 1
 #define SGDTUNE_INLINE_INTO_ISA __attribute__((always_inline)) inline
@@ -127,7 +168,7 @@ namespace detail {
 template <class T, class Data>
 SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     const Data& X, const TrainData& td, Block<T>& block, const std::vector<ColumnSpec>& specs,
-    const TrainOptions& opt, StopToken& stop, bool may_poll) {
+    const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, std::int64_t k0) {
     using detail::ColumnState;
     const std::int64_t K = block.K, d = block.d;
     if (static_cast<std::int64_t>(specs.size()) != K) throw std::invalid_argument("one spec per column");
@@ -153,6 +194,29 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 
     std::vector<std::int64_t> order(td.train_idx, td.train_idx + n_train);
     Rng rng(opt.seed);
+    std::int64_t first_epoch = 0;
+    if (state != nullptr && state->started) {
+        // Resume: the columns' states, the raw block and the shuffle stream.
+        for (std::int64_t k = 0; k < K; ++k) {
+            const auto g = static_cast<std::size_t>(k0 + k);
+            cols[k] = state->cols[g];
+            block.scale[k] = state->scale[g];
+            block.intercept[k] = state->intercept[g];
+            block.avg_a[k] = state->avg_a[g];
+            block.avg_b[k] = state->avg_b[g];
+            block.avg_intercept[k] = state->avg_intercept[g];
+            block.u[k] = state->u[g];
+            for (std::int64_t j = 0; j < d; ++j) {
+                const auto q = static_cast<std::size_t>((k0 + k) * d + j);
+                block.W[j * K + k] = state->W[q];
+                if (block.averaging) block.Z[j * K + k] = state->Z[q];
+                if (!block.Q.empty()) block.Q[j * K + k] = state->Q[q];
+            }
+        }
+        order = state->order;
+        rng = state->rng;
+        first_epoch = state->epochs_done;
+    }
 
     // Scratch, allocated once.
     std::vector<double> P(static_cast<std::size_t>(b * K)), C(static_cast<std::size_t>(b * K));
@@ -212,10 +276,18 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         c.result.n_iter = epoch + 1;
     };
 
-    for (std::int64_t epoch = 0; epoch < opt.max_iter; ++epoch) {
+    std::int64_t epochs_trained = 0;
+    for (std::int64_t epoch = first_epoch; epoch < first_epoch + opt.max_iter; ++epoch) {
         bool any_active = false;
         for (auto& c : cols) any_active = any_active || c.active;
-        if (!any_active) break;
+        if (!any_active) {
+            // A resumable job's stream advances as if trained, so that any
+            // split of its columns into chunks leaves the same stream behind.
+            if (state == nullptr) break;
+            if (opt.shuffle) shuffle(order.data(), n_train, rng);
+            continue;
+        }
+        ++epochs_trained;
         if (opt.shuffle) shuffle(order.data(), n_train, rng);
         for (auto& c : cols) c.sumloss = 0.0;
 
@@ -382,9 +454,29 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             }
         }
     }
-    std::int64_t epochs_run = 0;
-    for (const auto& c : cols) epochs_run = std::max(epochs_run, c.result.n_iter);
-    stop.epochs_done.fetch_add(opt.max_iter - epochs_run, std::memory_order_relaxed);
+    stop.epochs_done.fetch_add(opt.max_iter - epochs_trained, std::memory_order_relaxed);
+    if (state != nullptr) {
+        for (std::int64_t k = 0; k < K; ++k) {
+            const auto g = static_cast<std::size_t>(k0 + k);
+            state->cols[g] = cols[k];
+            state->scale[g] = block.scale[k];
+            state->intercept[g] = block.intercept[k];
+            state->avg_a[g] = block.avg_a[k];
+            state->avg_b[g] = block.avg_b[k];
+            state->avg_intercept[g] = block.avg_intercept[k];
+            state->u[g] = block.u[k];
+            for (std::int64_t j = 0; j < d; ++j) {
+                const auto q = static_cast<std::size_t>((k0 + k) * d + j);
+                state->W[q] = block.W[j * K + k];
+                if (block.averaging) state->Z[q] = block.Z[j * K + k];
+                if (!block.Q.empty()) state->Q[q] = block.Q[j * K + k];
+            }
+        }
+        if (k0 == 0) {
+            state->next_rng = rng;
+            state->next_order = order;
+        }
+    }
     std::vector<ColumnResult> out(static_cast<std::size_t>(K));
     for (std::int64_t k = 0; k < K; ++k) {
         out[k] = cols[k].result;
@@ -397,8 +489,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 template <class T, class Data>
 __attribute__((target("avx2"))) std::vector<ColumnResult> train_block_avx2(
     const Data& X, const TrainData& td, Block<T>& block, const std::vector<ColumnSpec>& specs,
-    const TrainOptions& opt, StopToken& stop, bool may_poll) {
-    return train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll);
+    const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, std::int64_t k0) {
+    return train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0);
 }
 #endif
 
@@ -425,15 +517,19 @@ inline const char* isa_in_use() {
 }
 
 // Trains every column of `block` (single-threaded). Returns one result per
-// column. Throws Interrupted when `stop` is requested.
+// column. Throws Interrupted when `stop` is requested. With `state`, the block
+// holds columns [k0, k0 + K) of a resumable job: a started state is resumed,
+// and the state is updated at the end (see JobState).
 template <class T, class Data>
 std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<T>& block,
                                       const std::vector<ColumnSpec>& specs, const TrainOptions& opt,
-                                      StopToken& stop, bool may_poll) {
+                                      StopToken& stop, bool may_poll, JobState<T>* state = nullptr,
+                                      std::int64_t k0 = 0) {
 #ifdef SGDTUNE_X86_DISPATCH
-    if (isa_in_use()[0] == 'a') return detail::train_block_avx2<T, Data>(X, td, block, specs, opt, stop, may_poll);
+    if (isa_in_use()[0] == 'a')
+        return detail::train_block_avx2<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0);
 #endif
-    return detail::train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll);
+    return detail::train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0);
 }
 
 }  // namespace sgdtune

@@ -1,0 +1,45 @@
+// Decision values of K linear models for rows of X: the kernel behind both an
+// estimator's decision_function and a search's scoring, so that a trial scored
+// inside a search gets the very numbers its fitted estimator predicts.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "dataset.hpp"
+
+namespace sgdtune {
+
+// out[r, k] = coef[k] . x_{rows[r]} + intercept[k] for r < m (rows null: row r),
+// each dot product summed in the trainer's fixed order, so a row's values do not
+// depend on which other rows are asked for or on the thread count.
+template <class T, class Data>
+void decision_rows(const Data& X, const T* coef, const double* intercept, std::int64_t K,
+                   const std::int64_t* rows, std::int64_t m, T* out, int n_threads) {
+    const std::int64_t d = X.d;
+    std::vector<T> W(static_cast<std::size_t>(d * K));  // d x K, as the trainer keeps it
+    for (std::int64_t k = 0; k < K; ++k)
+        for (std::int64_t j = 0; j < d; ++j) W[j * K + k] = coef[k * d + j];
+    auto run = [&](std::int64_t r0, std::int64_t r1) {
+        std::vector<T> acc(static_cast<std::size_t>(kLanes * K));
+        std::vector<double> p(static_cast<std::size_t>(K));
+        for (std::int64_t r = r0; r < r1; ++r) {
+            row_dot(X, rows ? rows[r] : r, W.data(), K, acc.data(), p.data());
+            for (std::int64_t k = 0; k < K; ++k) out[r * K + k] = static_cast<T>(p[k] + intercept[k]);
+        }
+    };
+    // Threads only pay off for many rows.
+    const std::int64_t threads = std::clamp<std::int64_t>(m * std::max<std::int64_t>(d, 1) * K / 2000000, 1,
+                                                          std::max(1, n_threads));
+    if (threads <= 1) {
+        run(0, m);
+        return;
+    }
+    std::vector<std::thread> pool;
+    for (std::int64_t t = 0; t < threads; ++t) pool.emplace_back(run, t * m / threads, (t + 1) * m / threads);
+    for (auto& t : pool) t.join();
+}
+
+}  // namespace sgdtune
