@@ -77,22 +77,29 @@ struct PyJob {
     std::vector<ColumnSpec> specs;
     TrainOptions options;
     bool resumable = false;
-    std::shared_ptr<JobState<float>> state_f;  // made by the first call, per dtype
-    std::shared_ptr<JobState<double>> state_d;
+    // A resumable job's trainer state, per dtype, made on its first call. Shared:
+    // the job lists that calls receive hold copies of this object.
+    struct States {
+        std::unique_ptr<JobState<float>> f;
+        std::unique_ptr<JobState<double>> d;
+    };
+    std::shared_ptr<States> states;
 
     template <class T>
-    std::shared_ptr<JobState<T>>& state() {
-        if constexpr (std::is_same_v<T, float>) return state_f; else return state_d;
+    std::unique_ptr<JobState<T>>& state() {
+        if constexpr (std::is_same_v<T, float>) return states->f; else return states->d;
     }
     // The column states of whichever dtype this job trained in (null before).
     std::vector<detail::ColumnState>* columns() {
-        if (state_f && state_f->started) return &state_f->cols;
-        if (state_d && state_d->started) return &state_d->cols;
+        if (!states) return nullptr;
+        if (states->f && states->f->started) return &states->f->cols;
+        if (states->d && states->d->started) return &states->d->cols;
         return nullptr;
     }
     std::int64_t epochs_done() const {
-        if (state_f) return state_f->epochs_done;
-        if (state_d) return state_d->epochs_done;
+        if (!states) return 0;
+        if (states->f) return states->f->epochs_done;
+        if (states->d) return states->d->epochs_done;
         return 0;
     }
 };
@@ -144,8 +151,8 @@ Job<T> job_view(PyJob& pj, std::int64_t n, std::int64_t d) {
     if (pj.resumable) {
         auto& st = pj.state<T>();
         if (!st) {
-            if (pj.state_f || pj.state_d) fail("a resumable job must be trained with X of one dtype");
-            st = std::make_shared<JobState<T>>();
+            if (pj.states->f || pj.states->d) fail("a resumable job must be trained with X of one dtype");
+            st = std::make_unique<JobState<T>>();
         }
         job.state = st.get();
     }
@@ -422,7 +429,8 @@ PYBIND11_MODULE(_core, m) {
                  PyJob job{std::move(y),       std::move(sample_weight), std::move(train_idx),
                            std::move(val_idx), std::move(coef),          std::move(intercept),
                            std::move(avg_coef), std::move(avg_intercept), std::move(specs),
-                           options, resumable, nullptr, nullptr};
+                           options, resumable,
+                           resumable ? std::make_shared<PyJob::States>() : nullptr};
                  return job;
              }),
              py::arg("y"), py::arg("sample_weight"), py::arg("train_idx"), py::arg("val_idx"), py::arg("coef"),

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import clone
 
 from . import _core
-from ._base import _check_sample_weight, _effective_n_jobs, _run_jobs
+from ._base import _check_sample_weight, _decision_values, _effective_n_jobs, _run_jobs
 from ._estimators import SGDClassifier, SGDRegressor
 
 _OPTION_FIELDS = (
@@ -41,7 +41,7 @@ def _block_key(fold, job):
     )
 
 
-def _merge(jobs):
+def _merge(jobs, resumable=False):
     """One job whose columns are the given jobs' columns, in order."""
     first = jobs[0]
     averaging = any(j.avg_coef is not None for j in jobs)
@@ -64,7 +64,145 @@ def _merge(jobs):
         ),
         specs=[s for j in jobs for s in j.specs],
         options=first.options,
+        resumable=resumable,
     )
+
+
+class FoldFits:
+    """Clones of estimators fitted on the training rows of folds, in blocks.
+
+    Built from a list of sgdtune estimators (all of one class) and folds; each
+    (estimator, fold) pair is a job of the core on one shared, read-only X, and
+    jobs that can share a block are merged. ``train`` runs them all.
+
+    With ``resumable=True`` the blocks keep their trainer state between calls:
+    ``train(epochs)`` trains every live pair that many more epochs, continuing
+    exactly where the last call stopped (bit for bit the numbers of one longer
+    call), and ``stop(i)`` takes estimator i out of its blocks (pruning), so its
+    columns cost no more updates.
+
+    ``fitted[i][f]`` is estimator i fitted on fold f, or with ``errors='return'``
+    the exception its preparation or training raised.
+    """
+
+    def __init__(self, estimators, X, y, folds, *, sample_weight=None, n_jobs=None,
+                 errors="raise", resumable=False):
+        if errors not in ("raise", "return"):
+            raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
+        kinds = {type(e) for e in estimators}
+        if len(kinds) != 1 or not issubclass(kinds.pop(), (SGDClassifier, SGDRegressor)):
+            raise TypeError("estimators must all be sgdtune SGDClassifier or all SGDRegressor")
+        self.errors, self.n_jobs, self.resumable = errors, n_jobs, resumable
+        probe = clone(estimators[0])
+        X, y = probe._validate_X_y(X, y, reset=True)
+        self.X = X
+        n = X.shape[0]
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, n, allow_all_zero=True)
+        fold_rows = []
+        for f, (train, _) in enumerate(folds):
+            rows = np.asarray(train)
+            if rows.dtype == bool:
+                rows = np.flatnonzero(rows)
+            rows = rows.astype(np.int64, copy=False)
+            if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= n:
+                raise ValueError(f"fold {f} has no valid training rows in [0, {n}).")
+            fold_rows.append(rows)
+
+        self.fitted, jobs = [], []
+        fold_caches = [{} for _ in fold_rows]  # each fold's labels and weights, made once
+        for i, est in enumerate(estimators):
+            row = []
+            for f, rows in enumerate(fold_rows):
+                e = clone(est)
+                try:
+                    e._validate_params()
+                    e._more_validate_params()
+                    e.t_ = 1.0
+                    if isinstance(e, SGDClassifier):
+                        _, job = e._prepare(X, y, e.max_iter, None, sample_weight, None, None,
+                                            from_fit=True, rows=rows, fold_cache=fold_caches[f])
+                    else:
+                        _, job = e._prepare(X, y, e.max_iter, sample_weight, None, None, True,
+                                            rows=rows, fold_cache=fold_caches[f])
+                except Exception as exc:
+                    if errors == "raise":
+                        raise
+                    row.append(exc)
+                    continue
+                if hasattr(probe, "feature_names_in_"):
+                    e.feature_names_in_ = probe.feature_names_in_
+                row.append(e)
+                jobs.append((i, f, e, job, _block_key(f, job)))
+            self.fitted.append(row)
+
+        groups: dict = {}
+        for item in jobs:
+            groups.setdefault(item[4], []).append(item)
+        # blocks: (merged job, [(i, f, estimator, first column, end column)])
+        self._blocks = []
+        for members in groups.values():
+            merged = _merge([m[3] for m in members], resumable)
+            spans, first = [], 0
+            for i, f, e, job, _ in members:
+                last = first + job.coef.shape[0]
+                spans.append((i, f, e, job, first, last))
+                first = last
+            self._blocks.append((merged, spans))
+        self._stopped = set()
+        self.seconds = 0.0
+
+    def _live(self, spans):
+        return any(i not in self._stopped and not isinstance(self.fitted[i][f], Exception)
+                   for i, f, *_ in spans)
+
+    def train(self, epochs=None, progress=None):
+        """Train every live pair: to its own ``max_iter``, or (resumable) ``epochs`` more.
+
+        ``progress(epochs_done, epochs_total)`` is called now and then while the
+        core trains, and once at the end. Returns self.
+        """
+        if self.resumable and epochs is None:
+            raise ValueError("a resumable FoldFits trains a given number of epochs")
+        blocks = [b for b in self._blocks if self._live(b[1])]
+        merged = [b[0] for b in blocks]
+        if epochs is not None:
+            for job in merged:
+                opt = job.options
+                opt.max_iter = int(epochs)
+                job.options = opt
+        start = time.perf_counter()
+        results = (_run_jobs(self.X, merged, _effective_n_jobs(self.n_jobs), progress)
+                   if merged else [])
+        seconds = time.perf_counter() - start
+        self.seconds += seconds
+        for (block, spans), res in zip(blocks, results, strict=True):
+            for i, f, e, job, first, last in spans:
+                if i in self._stopped or isinstance(self.fitted[i][f], Exception):
+                    continue
+                job.coef[...] = block.coef[first:last]
+                job.intercept[...] = block.intercept[first:last]
+                if job.avg_coef is not None:
+                    job.avg_coef[...] = block.avg_coef[first:last]
+                    job.avg_intercept[...] = block.avg_intercept[first:last]
+                try:
+                    e._finish({k: v[first:last] for k, v in res.items()}, seconds)
+                except Exception as exc:
+                    if self.errors == "raise":
+                        raise
+                    self.fitted[i][f] = exc
+        return self
+
+    def stop(self, i):
+        """Stop training estimator i on every fold (resumable fits only)."""
+        if not self.resumable:
+            raise ValueError("only resumable fits can stop an estimator part way")
+        self._stopped.add(i)
+        for block, spans in self._blocks:
+            for j, _, _, _, first, last in spans:
+                if j == i and block.epochs_done > 0:
+                    for k in range(first, last):
+                        block.deactivate(k)
 
 
 def fit_folds(
@@ -101,75 +239,28 @@ def fit_folds(
     fitted : list of lists; ``fitted[i][f]`` is estimator i fitted on fold f
         (or, with ``errors='return'``, the exception its fit raised)
     """
-    if errors not in ("raise", "return"):
-        raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
-    kinds = {type(e) for e in estimators}
-    if len(kinds) != 1 or not issubclass(kinds.pop(), (SGDClassifier, SGDRegressor)):
-        raise TypeError("estimators must all be sgdtune SGDClassifier or all SGDRegressor")
-    probe = clone(estimators[0])
-    X, y = probe._validate_X_y(X, y, reset=True)
-    n = X.shape[0]
-    if sample_weight is not None:
-        sample_weight = _check_sample_weight(sample_weight, n, allow_all_zero=True)
-    fold_rows = []
-    for f, (train, _) in enumerate(folds):
-        rows = np.asarray(train)
-        if rows.dtype == bool:
-            rows = np.flatnonzero(rows)
-        rows = rows.astype(np.int64, copy=False)
-        if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= n:
-            raise ValueError(f"fold {f} has no valid training rows in [0, {n}).")
-        fold_rows.append(rows)
+    fits = FoldFits(estimators, X, y, folds, sample_weight=sample_weight, n_jobs=n_jobs,
+                    errors=errors)
+    return fits.train(progress=progress).fitted
 
-    fitted, jobs = [], []
-    fold_caches = [{} for _ in fold_rows]  # each fold's labels and weights, made once
-    for i, est in enumerate(estimators):
-        row = []
-        for f, rows in enumerate(fold_rows):
-            e = clone(est)
-            try:
-                e._validate_params()
-                e._more_validate_params()
-                e.t_ = 1.0
-                if isinstance(e, SGDClassifier):
-                    _, job = e._prepare(X, y, e.max_iter, None, sample_weight, None, None,
-                                        from_fit=True, rows=rows, fold_cache=fold_caches[f])
-                else:
-                    _, job = e._prepare(X, y, e.max_iter, sample_weight, None, None, True,
-                                        rows=rows, fold_cache=fold_caches[f])
-            except Exception as exc:
-                if errors == "raise":
-                    raise
-                row.append(exc)
-                continue
-            if hasattr(probe, "feature_names_in_"):
-                e.feature_names_in_ = probe.feature_names_in_
-            row.append(e)
-            jobs.append((i, f, e, job, _block_key(f, job)))
-        fitted.append(row)
 
-    groups: dict = {}
-    for item in jobs:
-        groups.setdefault(item[4], []).append(item)
-    merged = [_merge([m[3] for m in members]) for members in groups.values()]
-    start = time.perf_counter()
-    results = _run_jobs(X, merged, _effective_n_jobs(n_jobs), progress) if merged else []
-    seconds = time.perf_counter() - start
+def fold_decisions(X, estimators, rows, n_jobs=None):
+    """Decision values of fitted estimators on rows of validated X, in one pass.
 
-    for members, block, res in zip(groups.values(), merged, results, strict=True):
-        first = 0
-        for i, f, e, job, _ in members:
-            last = first + job.coef.shape[0]
-            job.coef[...] = block.coef[first:last]
-            job.intercept[...] = block.intercept[first:last]
-            if job.avg_coef is not None:
-                job.avg_coef[...] = block.avg_coef[first:last]
-                job.avg_intercept[...] = block.avg_intercept[first:last]
-            try:
-                e._finish({k: v[first:last] for k, v in res.items()}, seconds)
-            except Exception as exc:
-                if errors == "raise":
-                    raise
-                fitted[i][f] = exc
-            first = last
-    return fitted
+    The estimators' weights are stacked into one (columns x features) matrix,
+    so every row is read once for all of them. Returns one array per estimator,
+    shape (len(rows), its number of columns): the numbers its own
+    ``_decision(X[rows])`` gives, bit for bit.
+    """
+    coefs = [np.asarray(e._dense_coef(), dtype=X.dtype).reshape(-1, X.shape[1])
+             for e in estimators]
+    if not coefs:
+        return []
+    intercepts = [np.asarray(e.intercept_, dtype=np.float64).reshape(-1) for e in estimators]
+    scores = _decision_values(X, np.vstack(coefs), np.concatenate(intercepts), rows,
+                              _effective_n_jobs(n_jobs))
+    out, first = [], 0
+    for c in coefs:
+        out.append(scores[:, first:first + c.shape[0]])
+        first += c.shape[0]
+    return out
