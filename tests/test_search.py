@@ -21,7 +21,11 @@ from ._interrupt import assert_interrupted_quickly
 def assert_same_results(ours, theirs):
     """Same keys, dtypes and values; fit and score times aside."""
     a, b = ours.cv_results_, theirs.cv_results_
-    assert sorted(a) == sorted(b)
+    # scikit-learn's keys, plus each trial's status and failure reason
+    assert set(b) <= set(a) and set(a) - set(b) in (set(), {"status", "error"})
+    failed = np.isnan(b[next(k for k in b if k.startswith("mean_test_"))])
+    assert list(np.asarray(a["status"]) != "ok") == list(failed)
+    assert all((msg != "") == f for msg, f in zip(a["error"], failed, strict=True))
     for key in b:
         if key.endswith("_time"):
             assert a[key].shape == b[key].shape

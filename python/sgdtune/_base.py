@@ -31,6 +31,10 @@ _MAX_SEED = np.iinfo(np.int32).max
 _SPARSE_INTERCEPT_DECAY = 0.01
 
 
+class DivergenceError(ValueError):
+    """Training produced infinite or NaN weights or predictions."""
+
+
 def _effective_n_jobs(n_jobs):
     if n_jobs is None:
         return 1
@@ -336,7 +340,7 @@ class _BaseSGD(BaseEstimator):
             print(f"Total training time: {seconds:.2f} seconds.")
         if np.any(res["status"] != 0):
             epoch = int(res["diverged_epoch"][res["status"] != 0].min())
-            raise ValueError(
+            raise DivergenceError(
                 f"Floating-point under-/overflow occurred at epoch #{epoch}: the "
                 "weights or predictions became infinite or NaN. Scaling input data "
                 "with StandardScaler or MinMaxScaler might help, or a smaller eta0 "

@@ -267,12 +267,19 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         -------
         ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
         """
-        scores = self._decision(X)
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        return self._decision_from(self._decision(X))
 
     def predict(self, X):
         """Predicted class labels."""
-        scores = self.decision_function(X)
+        return self._predict_from(self._decision(X))
+
+    # The outputs as functions of the decision values (n_samples, n_columns),
+    # shared with a search, which computes those values for many models at once.
+    def _decision_from(self, scores):
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def _predict_from(self, scores):
+        scores = self._decision_from(scores)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[scores.argmax(axis=1)]
@@ -297,7 +304,9 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        scores = self._decision(X)
+        return self._proba_from(self._decision(X))
+
+    def _proba_from(self, scores):
         if self.loss == "log_loss":
             from scipy.special import expit
 
@@ -316,9 +325,11 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
     @available_if(_check_proba)
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba` (-inf where a probability is 0)."""
-        proba = self.predict_proba(X)
+        return self._log_proba_from(self._decision(X))
+
+    def _log_proba_from(self, scores):
         with np.errstate(divide="ignore"):
-            return np.log(proba)
+            return np.log(self._proba_from(scores))
 
 
 class SGDRegressor(RegressorMixin, _BaseSGD):
@@ -496,4 +507,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 
     def predict(self, X):
         """Predicted values, shape (n_samples,)."""
-        return self._decision(X).ravel()
+        return self._predict_from(self._decision(X))
+
+    def _predict_from(self, scores):
+        return scores.ravel()
