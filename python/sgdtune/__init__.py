@@ -2,16 +2,44 @@
 from __future__ import annotations
 
 from ._estimators import SGDClassifier, SGDRegressor
-from ._search import GridSearchCV, RandomizedSearchCV
-from ._space import Categorical, Integer, Real
+from ._search import (
+    BayesSearchCV,
+    EvolutionarySearchCV,
+    GridSearchCV,
+    RandomizedSearchCV,
+    SearchProgress,
+    StopAtScore,
+    StopWhenNoImprovement,
+    StrategySearchCV,
+)
+from ._space import Categorical, Integer, Real, Space
+from ._strategies import (
+    EvolutionStrategy,
+    GPStrategy,
+    OptunaStrategy,
+    RandomStrategy,
+    TPEStrategy,
+)
 
 __all__ = [
+    "BayesSearchCV",
     "Categorical",
+    "EvolutionStrategy",
+    "EvolutionarySearchCV",
+    "GPStrategy",
     "GridSearchCV",
     "Integer",
+    "OptunaStrategy",
+    "RandomStrategy",
     "RandomizedSearchCV",
     "Real",
     "SGDClassifier",
     "SGDRegressor",
+    "SearchProgress",
+    "Space",
+    "StopAtScore",
+    "StopWhenNoImprovement",
+    "StrategySearchCV",
+    "TPEStrategy",
 ]
 __version__ = "0.1.0"

@@ -25,24 +25,28 @@ trained it, since trials share their passes over the data.
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import time
 from contextlib import contextmanager
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn import model_selection as _ms
 from sklearn.base import clone, is_classifier
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.utils import indexable
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_method_params
 
 from ._base import DivergenceError
 from ._engine import FoldFits
 from ._estimators import SGDClassifier, SGDRegressor
 from ._scoring import error_scores, mean_score, score_fold
+from ._space import Space
+from ._strategies import EvolutionStrategy, GPStrategy, TPEStrategy
 
 try:  # scikit-learn's own helpers, so that cv_results_ is built as it builds it
     from sklearn.model_selection._validation import (
@@ -547,3 +551,321 @@ class RandomizedSearchCV(_CoreSearchMixin, _ms.RandomizedSearchCV):
     def _run_search(self, evaluate_candidates):
         evaluate_candidates(ParameterSampler(self.param_distributions, self.n_iter,
                                              random_state=self.random_state))
+
+
+class SearchProgress:
+    """What a search's callbacks see after each batch.
+
+    Attributes
+    ----------
+    n_trials : int
+        Trials evaluated so far.
+    n_batches : int
+    best_score : float
+        Best mean CV score of the metric the strategy optimises (NaN if none).
+    best_scores : list of float
+        ``best_score`` after each batch.
+    elapsed : float
+        Seconds since the search started.
+    results : dict
+        ``cv_results_`` so far.
+    """
+
+    def __init__(self, n_trials, best_scores, elapsed, results):
+        self.n_trials, self.best_scores = n_trials, best_scores
+        self.n_batches, self.elapsed, self.results = len(best_scores), elapsed, results
+        self.best_score = best_scores[-1] if best_scores else np.nan
+
+
+class StopWhenNoImprovement:
+    """Callback: stop when the best score has not improved for ``n_batches`` batches."""
+
+    def __init__(self, n_batches=3, min_delta=0.0):
+        self.n_batches, self.min_delta = n_batches, min_delta
+
+    def __call__(self, progress):
+        b = progress.best_scores
+        return len(b) > self.n_batches and not (
+            b[-1] > b[-1 - self.n_batches] + self.min_delta
+        )
+
+
+class StopAtScore:
+    """Callback: stop once a trial reaches ``score``."""
+
+    def __init__(self, score):
+        self.score = score
+
+    def __call__(self, progress):
+        return bool(progress.best_score >= self.score)
+
+
+def _optimised_scores(results, refit):
+    """The mean CV scores a strategy learns from: the refit metric's."""
+    if isinstance(refit, str) and f"mean_test_{refit}" in results:
+        return results[f"mean_test_{refit}"]
+    if "mean_test_score" in results:
+        return results["mean_test_score"]
+    return results[next(k for k in results if k.startswith("mean_test_"))]
+
+
+_STRATEGY_CONSTRAINTS = {
+    "n_iter": [Interval(Integral, 1, None, closed="left")],
+    "n_points": [Interval(Integral, 1, None, closed="left"), None],
+    "max_time": [Interval(Real, 0, None, closed="neither"), None],
+    "callbacks": [list, tuple, None],
+    "random_state": ["random_state"],
+}
+
+
+class _StrategySearch(_CoreSearchMixin, BaseSearchCV):
+    """A search driven batch by batch by an ask/tell strategy."""
+
+    _parameter_constraints: dict = {**BaseSearchCV._parameter_constraints,
+                                    **_STRATEGY_CONSTRAINTS, **_PRUNER_CONSTRAINTS}
+    _default_points = 8
+
+    def _make_strategy(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _batch_size(self):
+        if self.n_points is not None:
+            return self.n_points
+        if self.pruner is not None:
+            # a batch fills the most aggressive bracket
+            max_epochs = self.max_epochs or getattr(self.estimator, "max_iter", 1)
+            _, s_max = _bracket_rungs(self.min_epochs, max(self.min_epochs, max_epochs),
+                                      self.factor)
+            return max(self._default_points, self.factor**s_max)
+        return self._default_points
+
+    def _run_search(self, evaluate_candidates):
+        self.strategy_ = strategy = self._make_strategy()
+        start = time.perf_counter()
+        done, best = 0, []
+        while done < self.n_iter:
+            if self.max_time is not None and time.perf_counter() - start >= self.max_time:
+                break
+            params = strategy.ask(min(self._batch_size(), self.n_iter - done))
+            if not params:
+                break  # the space has no more distinct trials
+            results = evaluate_candidates(params)
+            scores = np.asarray(_optimised_scores(results, self.refit), dtype=float)
+            strategy.tell(params, list(scores[-len(params):]))
+            done += len(params)
+            best.append(float(np.nanmax(scores)) if np.isfinite(scores).any() else np.nan)
+            progress = SearchProgress(done, best, time.perf_counter() - start, results)
+            if any(callback(progress) for callback in (self.callbacks or ())):
+                break
+
+
+_STRATEGY_DOC = """
+    n_iter : int
+        Trials to evaluate in all (fewer if ``max_time`` or a callback stops the
+        search, or the space has no more distinct trials).
+    n_points : int or None, default=None
+        Trials per batch (suggested together, trained in parallel). None: 8, or
+        with a pruner the size of its most aggressive bracket. It does not follow
+        ``n_jobs``, so that the suggestions do not depend on it.
+    max_time : float or None, default=None
+        Start no new batch after this many seconds.
+    callbacks : list of callables or None, default=None
+        Each is called with a :class:`SearchProgress` after every batch; the
+        search stops when one returns True (see :class:`StopWhenNoImprovement`,
+        :class:`StopAtScore`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the strategy: the same seed gives the same trials and results,
+        whatever ``n_jobs``.
+    scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
+        As in scikit-learn's GridSearchCV."""
+
+_SEARCH_ATTRIBUTES = """
+
+    Attributes
+    ----------
+    cv_results_, best_estimator_, best_score_, best_params_, best_index_, scorer_,
+    n_splits_, refit_time_, multimetric_
+        As in scikit-learn's GridSearchCV.
+    strategy_ : object
+        The strategy after the search (its told history).
+    history_ : list of dict
+        With a pruner: one record per candidate and rung (candidate index,
+        epochs, mean score)."""
+
+
+class BayesSearchCV(_StrategySearch):
+    __doc__ = """Bayesian optimisation of hyperparameters: TPE or a Gaussian process.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        An sgdtune SGDClassifier or SGDRegressor trains in the core; any other
+        scikit-learn estimator works through scikit-learn's code in threads.
+    search_spaces : dict
+        ``{name: Real | Integer | Categorical | list of values}``; a dimension
+        with ``when=`` is searched only under its condition.
+    method : {'tpe', 'gp'}, default='tpe'
+        Tree-structured Parzen estimator (written here on NumPy/SciPy) or
+        Gaussian-process regression with expected improvement.
+    n_startup : int, default=10
+        Random trials before the model takes over.""" + _STRATEGY_DOC + _PRUNER_DOC \
+        + _SEARCH_ATTRIBUTES + """
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sgdtune import BayesSearchCV, Real, SGDClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = BayesSearchCV(SGDClassifier(random_state=0),
+    ...                        {"alpha": Real(1e-6, 1e-1, log=True)},
+    ...                        n_iter=12, random_state=0).fit(X, y)
+    >>> 1e-6 <= search.best_params_["alpha"] <= 1e-1
+    True
+    """
+
+    _parameter_constraints: dict = {**_StrategySearch._parameter_constraints,
+                                    "search_spaces": [dict],
+                                    "method": [StrOptions({"tpe", "gp"})],
+                                    "n_startup": [Interval(Integral, 1, None, closed="left")]}
+
+    def __init__(self, estimator, search_spaces, *, n_iter=50, method="tpe", n_points=None,
+                 n_startup=10, max_time=None, callbacks=None, random_state=None,
+                 scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
+                 pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
+                 pruner=None, min_epochs=1, max_epochs=None, factor=3):
+        super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
+                         return_train_score=return_train_score)
+        self.search_spaces = search_spaces
+        self.n_iter = n_iter
+        self.method = method
+        self.n_points = n_points
+        self.n_startup = n_startup
+        self.max_time = max_time
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.pruner = pruner
+        self.min_epochs = min_epochs
+        self.max_epochs = max_epochs
+        self.factor = factor
+
+    def _make_strategy(self):
+        cls = TPEStrategy if self.method == "tpe" else GPStrategy
+        return cls(Space(self.search_spaces), random_state=self.random_state,
+                   n_startup=self.n_startup)
+
+
+class EvolutionarySearchCV(_StrategySearch):
+    __doc__ = """Genetic search of hyperparameters.
+
+    Each generation is one batch of ``population_size`` new trials, bred from
+    the best ``population_size`` trials so far (elitism) by tournament
+    selection, uniform crossover and mutation; the first generation is random.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        As for :class:`BayesSearchCV`.
+    search_spaces : dict
+        As for :class:`BayesSearchCV`.
+    population_size : int, default=16
+    generations : int, default=5
+        ``population_size * generations`` trials in all.
+    tournament_size : int, default=3
+    mutation_rate : float in [0, 1], default=0.2
+        Chance that each parameter of a child mutates.""" + \
+        _STRATEGY_DOC.split("    max_time")[1].join(["\n    max_time", ""]) + _PRUNER_DOC \
+        + _SEARCH_ATTRIBUTES + """
+    """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in _StrategySearch._parameter_constraints.items()
+           if k not in ("n_iter", "n_points")},
+        "search_spaces": [dict],
+        "population_size": [Interval(Integral, 2, None, closed="left")],
+        "generations": [Interval(Integral, 1, None, closed="left")],
+        "tournament_size": [Interval(Integral, 1, None, closed="left")],
+        "mutation_rate": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    def __init__(self, estimator, search_spaces, *, population_size=16, generations=5,
+                 tournament_size=3, mutation_rate=0.2, max_time=None, callbacks=None,
+                 random_state=None, scoring=None, n_jobs=None, refit=True, cv=None,
+                 verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
+                 return_train_score=False, pruner=None, min_epochs=1, max_epochs=None,
+                 factor=3):
+        super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
+                         return_train_score=return_train_score)
+        self.search_spaces = search_spaces
+        self.population_size = population_size
+        self.generations = generations
+        self.tournament_size = tournament_size
+        self.mutation_rate = mutation_rate
+        self.max_time = max_time
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.pruner = pruner
+        self.min_epochs = min_epochs
+        self.max_epochs = max_epochs
+        self.factor = factor
+
+    @property
+    def n_iter(self):
+        return self.population_size * self.generations
+
+    @property
+    def n_points(self):
+        return self.population_size
+
+    def _make_strategy(self):
+        return EvolutionStrategy(Space(self.search_spaces), random_state=self.random_state,
+                                 population_size=self.population_size,
+                                 tournament_size=self.tournament_size,
+                                 mutation_rate=self.mutation_rate)
+
+
+class StrategySearchCV(_StrategySearch):
+    __doc__ = """A search driven by any ask/tell strategy, e.g. one written by the user.
+
+    ``strategy`` needs ``ask(n)``, returning a list of up to n parameter dicts
+    (an empty list ends the search), and ``tell(params, scores)``, taking the
+    same dicts and their mean CV scores (higher is better, NaN for failures).
+    The search works on a deep copy, kept as ``strategy_``. sgdtune's own
+    strategies (``RandomStrategy``, ``TPEStrategy``, ``GPStrategy``,
+    ``EvolutionStrategy``, ``OptunaStrategy``) can be passed too.
+
+    Parameters
+    ----------
+    estimator : estimator object
+    strategy : object with ask and tell""" + _STRATEGY_DOC.replace(
+        "    random_state : int, RandomState instance or None, default=None\n"
+        "        Seeds the strategy: the same seed gives the same trials and results,\n"
+        "        whatever ``n_jobs``.\n", "") + _PRUNER_DOC + _SEARCH_ATTRIBUTES + """
+    """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in _StrategySearch._parameter_constraints.items()
+           if k != "random_state"},
+        "strategy": [HasMethods(["ask", "tell"])],
+    }
+
+    def __init__(self, estimator, strategy, *, n_iter=50, n_points=None, max_time=None,
+                 callbacks=None, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
+                 pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
+                 pruner=None, min_epochs=1, max_epochs=None, factor=3):
+        super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
+                         return_train_score=return_train_score)
+        self.strategy = strategy
+        self.n_iter = n_iter
+        self.n_points = n_points
+        self.max_time = max_time
+        self.callbacks = callbacks
+        self.pruner = pruner
+        self.min_epochs = min_epochs
+        self.max_epochs = max_epochs
+        self.factor = factor
+
+    def _make_strategy(self):
+        return copy.deepcopy(self.strategy)

@@ -17,7 +17,29 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 
+def _check_when(when):
+    """A condition {parameter: value or list of values}, or None."""
+    if when is None:
+        return None
+    if not isinstance(when, dict) or not when:
+        raise TypeError(f"when must be a non-empty dict {{parameter: values}}, got {when!r}")
+    return {str(k): (list(v) if isinstance(v, (list, tuple, set)) else [v])
+            for k, v in when.items()}
+
+
 class _Dimension:
+    when = None
+
+    def active(self, params):
+        """Whether the dimension applies, given the other parameters' values."""
+        if self.when is None:
+            return True
+        return all(name in params and params[name] in values
+                   for name, values in self.when.items())
+
+    def _when_repr(self):
+        return "" if self.when is None else f", when={self.when!r}"
+
     def rvs(self, size=None, random_state=None):
         """Draw values uniformly on the dimension's (log) scale."""
         rng = check_random_state(random_state)
@@ -36,6 +58,11 @@ class Real(_Dimension):
         Bounds, ``low <= high``; both > 0 when ``log=True``.
     log : bool, default=False
         Sample uniformly in log space (for scales such as ``alpha`` or ``eta0``).
+    when : dict or None, default=None
+        A condition on other parameters, ``{name: value or list of values}``:
+        the dimension is searched only when each named parameter takes one of
+        its values (e.g. ``l1_ratio`` with ``when={"penalty": "elasticnet"}``).
+        Model-based searches use it; RandomizedSearchCV ignores it.
 
     Examples
     --------
@@ -45,7 +72,8 @@ class Real(_Dimension):
     True
     """
 
-    def __init__(self, low, high, log=False):
+    def __init__(self, low, high, log=False, when=None):
+        self.when = _check_when(when)
         for name, value in (("low", low), ("high", high)):
             if not isinstance(value, RealNumber) or isinstance(value, bool) or not math.isfinite(value):
                 raise TypeError(f"Real {name} must be a finite number, got {value!r}")
@@ -68,7 +96,7 @@ class Real(_Dimension):
         return (value - self.low) / (self.high - self.low)
 
     def __repr__(self):
-        return f"Real({self.low!r}, {self.high!r}, log={self.log})"
+        return f"Real({self.low!r}, {self.high!r}, log={self.log}{self._when_repr()})"
 
 
 class Integer(_Dimension):
@@ -80,6 +108,8 @@ class Integer(_Dimension):
         Bounds, ``low <= high``; both > 0 when ``log=True``.
     log : bool, default=False
         Sample uniformly in log space (for sizes such as ``batch_size``).
+    when : dict or None, default=None
+        A condition on other parameters, as for :class:`Real`.
 
     Examples
     --------
@@ -88,7 +118,8 @@ class Integer(_Dimension):
     True
     """
 
-    def __init__(self, low, high, log=False):
+    def __init__(self, low, high, log=False, when=None):
+        self.when = _check_when(when)
         for name, value in (("low", low), ("high", high)):
             if not isinstance(value, Integral) or isinstance(value, bool):
                 raise TypeError(f"Integer {name} must be an int, got {value!r}")
@@ -108,7 +139,7 @@ class Integer(_Dimension):
         return self._real.to_unit(float(value))
 
     def __repr__(self):
-        return f"Integer({self.low!r}, {self.high!r}, log={self.log})"
+        return f"Integer({self.low!r}, {self.high!r}, log={self.log}{self._when_repr()})"
 
 
 class Categorical(_Dimension):
@@ -118,6 +149,8 @@ class Categorical(_Dimension):
     ----------
     choices : sequence
         The values, at least one, without repeats.
+    when : dict or None, default=None
+        A condition on other parameters, as for :class:`Real`.
 
     Examples
     --------
@@ -126,7 +159,8 @@ class Categorical(_Dimension):
     'log_loss'
     """
 
-    def __init__(self, choices):
+    def __init__(self, choices, when=None):
+        self.when = _check_when(when)
         if isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence):
             raise TypeError(f"Categorical choices must be a list or tuple, got {choices!r}")
         choices = list(choices)
@@ -145,4 +179,74 @@ class Categorical(_Dimension):
         return (index + 0.5) / len(self.choices)
 
     def __repr__(self):
-        return f"Categorical({self.choices!r})"
+        return f"Categorical({self.choices!r}{self._when_repr()})"
+
+
+class Space:
+    """A search space: named dimensions, some of them conditional.
+
+    ``search_spaces`` maps names to ``Real``, ``Integer`` or ``Categorical``, or
+    to a list of values (a Categorical). Model-based strategies see a trial as a
+    point of the unit box, one coordinate per dimension (NaN where a conditional
+    dimension is inactive).
+    """
+
+    def __init__(self, search_spaces):
+        if not isinstance(search_spaces, dict) or not search_spaces:
+            raise TypeError(
+                "search_spaces must be a non-empty dict {name: Real, Integer, Categorical "
+                f"or list of values}}, got {search_spaces!r}"
+            )
+        dims = {}
+        for name, dim in search_spaces.items():
+            if isinstance(dim, (list, tuple)):
+                dim = Categorical(list(dim))
+            if not isinstance(dim, _Dimension):
+                raise TypeError(
+                    f"search space entry {name!r} must be Real, Integer, Categorical or a "
+                    f"list of values, got {dim!r}"
+                )
+            dims[str(name)] = dim
+        for name, dim in dims.items():
+            for parent in (dim.when or {}):
+                if parent not in dims:
+                    raise ValueError(f"{name!r} is conditional on {parent!r}, which is not in "
+                                     "the search space")
+        # conditions resolve in this order (a parent before its children)
+        order, placed = [], set()
+        while len(order) < len(dims):
+            ready = [n for n in dims if n not in placed
+                     and all(p in placed for p in (dims[n].when or {}))]
+            if not ready:
+                raise ValueError("the conditions of the search space form a cycle")
+            order.extend(ready)
+            placed.update(ready)
+        self.dims, self.names = dims, order
+
+    def __len__(self):
+        return len(self.names)
+
+    def decode(self, u):
+        """Parameters from a point of the unit box (inactive coordinates ignored)."""
+        params = {}
+        for i, name in enumerate(self.names):
+            dim = self.dims[name]
+            if dim.active(params):
+                params[name] = dim.from_unit(float(min(1.0, max(0.0, u[i]))))
+        return params
+
+    def encode(self, params):
+        """The point of the unit box of a trial's parameters (NaN: inactive)."""
+        u = np.full(len(self.names), np.nan)
+        for i, name in enumerate(self.names):
+            if name in params:
+                u[i] = self.dims[name].to_unit(params[name])
+        return u
+
+    def sample(self, rng):
+        """A uniform random trial."""
+        return self.decode(rng.uniform(size=len(self.names)))
+
+    def key(self, params):
+        """A hashable identity of a trial, to spot duplicates."""
+        return tuple((name, repr(params[name])) for name in self.names if name in params)

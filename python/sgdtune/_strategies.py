@@ -1,0 +1,448 @@
+"""Search strategies behind one ask/tell interface.
+
+A strategy proposes trials with ``ask(n)`` (a list of up to n parameter dicts,
+no two alike and none already asked) and learns their results with
+``tell(params, scores)`` (mean CV scores, higher is better, NaN for a failed
+trial). The search classes drive a strategy batch by batch, each batch trained
+in parallel in the core, so any object with these two methods can drive a
+search.
+
+Model-based strategies work on the unit box of ``Space`` (log scales already
+applied there). They suggest a whole batch at once by a constant liar: each
+point picked is added to the history with the worst score seen so far, so the
+next pick moves elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral
+
+import numpy as np
+from scipy.special import ndtr
+from scipy.stats import norm
+from sklearn.utils import check_random_state
+
+from ._space import Categorical, Space
+
+__all__ = ["EvolutionStrategy", "GPStrategy", "OptunaStrategy", "RandomStrategy",
+           "Strategy", "TPEStrategy"]
+
+
+class Strategy:
+    """Base of the built-in strategies: a space, a seeded generator, the history.
+
+    Subclasses implement ``_propose(n)`` and may use ``_fresh(params)`` to keep
+    suggestions unique.
+    """
+
+    def __init__(self, space, random_state=None):
+        self.space = space if isinstance(space, Space) else Space(space)
+        self.random_state = random_state
+        seed = random_state
+        if not (seed is None or isinstance(seed, Integral)):
+            seed = int(check_random_state(seed).randint(2**31))
+        self.rng = np.random.default_rng(seed)
+        self.params: list[dict] = []   # told trials
+        self.scores: list[float] = []
+        self._seen: set = set()        # asked trials
+
+    def ask(self, n):
+        """Up to n new trials (fewer when the space has no more distinct ones)."""
+        batch = self._propose(int(n))
+        for p in batch:
+            self._seen.add(self.space.key(p))
+        return batch
+
+    def tell(self, params, scores):
+        """Learn the results of asked trials."""
+        for p, s in zip(params, scores, strict=True):
+            self.params.append(dict(p))
+            self.scores.append(float(s) if s is not None and np.isfinite(s) else np.nan)
+
+    def _fresh(self, params, batch_keys):
+        key = self.space.key(params)
+        return key not in self._seen and key not in batch_keys
+
+    def _random_batch(self, n, batch_keys=None, attempts=50):
+        batch_keys = set() if batch_keys is None else batch_keys
+        out = []
+        for _ in range(n):
+            for _ in range(attempts):
+                p = self.space.sample(self.rng)
+                if self._fresh(p, batch_keys):
+                    batch_keys.add(self.space.key(p))
+                    out.append(p)
+                    break
+        return out
+
+    def _propose(self, n):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _history(self):
+        """Unit-box points and scores of the told trials; failures score worst."""
+        X = np.array([self.space.encode(p) for p in self.params]).reshape(-1, len(self.space))
+        y = np.asarray(self.scores, dtype=float)
+        if y.size and np.isnan(y).any():
+            floor = np.nanmin(y) - 1.0 if np.isfinite(y).any() else 0.0
+            y = np.where(np.isnan(y), floor, y)
+        return X, y
+
+
+class RandomStrategy(Strategy):
+    """Uniform random trials (on each dimension's scale), without repeats."""
+
+    def _propose(self, n):
+        return self._random_batch(n)
+
+
+def _truncnorm_logpdf(x, mu, sigma):
+    """log density at x (shape m) of each component N(mu_j, sigma_j) truncated
+    to [0, 1]; shape (m, k)."""
+    z = (x[:, None] - mu[None, :]) / sigma[None, :]
+    mass = ndtr((1.0 - mu) / sigma) - ndtr(-mu / sigma)
+    return norm.logpdf(z) - np.log(sigma)[None, :] - np.log(np.maximum(mass, 1e-300))[None, :]
+
+
+class _Parzen1D:
+    """A Parzen estimator on [0, 1]: truncated Gaussians at the observations,
+    each as wide as the larger gap to its neighbours, plus a wide prior."""
+
+    def __init__(self, values, prior_weight=1.0):
+        values = np.asarray(values, dtype=float)
+        mu = np.append(values, 0.5)
+        order = np.argsort(mu)
+        s = mu[order]
+        padded = np.concatenate([[0.0], s, [1.0]])
+        gaps = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
+        sigma = np.empty_like(mu)
+        sigma[order] = gaps
+        low = 1.0 / min(100.0, 1.0 + len(mu))
+        sigma = np.clip(sigma, low, 1.0)
+        sigma[-1] = 1.0  # the prior
+        w = np.append(np.ones(len(values)), prior_weight)
+        self.mu, self.sigma, self.w = mu, sigma, w / w.sum()
+
+    def sample(self, rng, m):
+        comp = rng.choice(len(self.mu), size=m, p=self.w)
+        out = np.empty(m)
+        for i, c in enumerate(comp):
+            for _ in range(100):
+                v = rng.normal(self.mu[c], self.sigma[c])
+                if 0.0 <= v <= 1.0:
+                    break
+            else:
+                v = rng.uniform()
+            out[i] = v
+        return out
+
+    def logpdf(self, x):
+        lp = _truncnorm_logpdf(np.asarray(x, dtype=float), self.mu, self.sigma)
+        return np.logaddexp.reduce(lp + np.log(self.w)[None, :], axis=1)
+
+
+class _Categorical1D:
+    """Smoothed frequencies of a categorical dimension's choices."""
+
+    def __init__(self, indices, n_choices, prior_weight=1.0):
+        counts = np.bincount(np.asarray(indices, dtype=int), minlength=n_choices).astype(float)
+        counts += prior_weight / n_choices
+        self.p = counts / counts.sum()
+
+    def sample(self, rng, m):
+        return rng.choice(len(self.p), size=m, p=self.p)
+
+    def logpdf(self, idx):
+        return np.log(self.p[np.asarray(idx, dtype=int)])
+
+
+class TPEStrategy(Strategy):
+    """Tree-structured Parzen estimator (Bergstra et al., 2011).
+
+    After ``n_startup`` random trials, the told trials are split into the best
+    ``gamma(n) = min(ceil(0.1 n), 25)`` ("good") and the rest; each dimension
+    gets one density l(x) fitted on the good trials and one g(x) on the rest
+    (only trials where the dimension is active), and each new value is the one
+    of ``n_candidates`` draws from l with the largest l(x) / g(x). Dimensions
+    are modelled independently; conditional ones only from the trials where
+    they apply.
+    """
+
+    def __init__(self, space, random_state=None, n_startup=10, n_candidates=24):
+        super().__init__(space, random_state)
+        self.n_startup, self.n_candidates = n_startup, n_candidates
+
+    def _propose(self, n):
+        if len(self.params) < self.n_startup:
+            out = self._random_batch(min(n, self.n_startup - len(self.params)))
+            if len(out) == n:
+                return out
+            keys = {self.space.key(p) for p in out}
+            return out + self._model_batch(n - len(out), keys, list(out))
+        return self._model_batch(n, set(), [])
+
+    def _model_batch(self, n, keys, pending):
+        X, y = self._history()
+        out = []
+        for _ in range(n):
+            # constant liar: pending picks count as the worst trials
+            liar = (y.min() if y.size else 0.0) - 1.0
+            Xl = np.vstack([X] + [self.space.encode(p)[None, :] for p in pending]) if pending \
+                else X
+            yl = np.concatenate([y, np.full(len(pending), liar)])
+            pick = None
+            for _ in range(10):
+                p = self._suggest(Xl, yl)
+                if self._fresh(p, keys):
+                    pick = p
+                    break
+            if pick is None:
+                fallback = self._random_batch(1, keys)
+                if not fallback:
+                    break
+                pick = fallback[0]
+            keys.add(self.space.key(pick))
+            out.append(pick)
+            pending.append(pick)
+        return out
+
+    def _suggest(self, X, y):
+        n = len(y)
+        n_good = max(1, min(math.ceil(0.1 * n), 25))
+        order = np.argsort(-y, kind="stable")
+        good = np.zeros(n, dtype=bool)
+        good[order[:n_good]] = True
+        params = {}
+        for i, name in enumerate(self.space.names):
+            dim = self.space.dims[name]
+            if not dim.active(params):
+                continue
+            col = X[:, i]
+            known = ~np.isnan(col)
+            lo, hi = col[known & good], col[known & ~good]
+            if isinstance(dim, Categorical):
+                k = len(dim.choices)
+                to_idx = (lambda v, k=k: np.minimum(k - 1, (v * k).astype(int)))
+                l_est = _Categorical1D(to_idx(lo), k)
+                g_est = _Categorical1D(to_idx(hi), k)
+                cand = l_est.sample(self.rng, self.n_candidates)
+                best = cand[np.argmax(l_est.logpdf(cand) - g_est.logpdf(cand))]
+                params[name] = dim.choices[int(best)]
+            else:
+                l_est, g_est = _Parzen1D(lo), _Parzen1D(hi)
+                cand = l_est.sample(self.rng, self.n_candidates)
+                best = cand[np.argmax(l_est.logpdf(cand) - g_est.logpdf(cand))]
+                params[name] = dim.from_unit(float(best))
+        return params
+
+
+class GPStrategy(Strategy):
+    """Gaussian-process Bayesian optimisation with expected improvement.
+
+    scikit-learn's GaussianProcessRegressor (Matern 5/2 with a noise term,
+    normalised targets) is fitted on the told trials in the unit box
+    (categorical dimensions one-hot, inactive ones at 0.5); the next trial
+    maximises expected improvement over ``n_candidates`` random points and
+    local moves around the best trials.
+    """
+
+    def __init__(self, space, random_state=None, n_startup=10, n_candidates=2000, xi=0.01):
+        super().__init__(space, random_state)
+        self.n_startup, self.n_candidates, self.xi = n_startup, n_candidates, xi
+
+    def _features(self, U):
+        """Model inputs from unit-box points (n, n_dims)."""
+        cols = []
+        for i, name in enumerate(self.space.names):
+            dim = self.space.dims[name]
+            v = U[:, i]
+            if isinstance(dim, Categorical):
+                k = len(dim.choices)
+                idx = np.where(np.isnan(v), -1, np.minimum(k - 1, (np.nan_to_num(v) * k)
+                                                           .astype(int)))
+                cols.extend((idx == j).astype(float) for j in range(k))
+            else:
+                cols.append(np.where(np.isnan(v), 0.5, v))
+        return np.column_stack(cols)
+
+    def _propose(self, n):
+        if len(self.params) < self.n_startup:
+            out = self._random_batch(min(n, self.n_startup - len(self.params)))
+            if len(out) == n:
+                return out
+            return out + self._model_batch(n - len(out), {self.space.key(p) for p in out},
+                                           list(out))
+        return self._model_batch(n, set(), [])
+
+    def _model_batch(self, n, keys, pending):
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        X, y = self._history()
+        out = []
+        for _ in range(n):
+            liar = (y.min() if y.size else 0.0)
+            U = np.vstack([X] + [self.space.encode(p)[None, :] for p in pending]) if pending else X
+            t = np.concatenate([y, np.full(len(pending), liar)])
+            pick = None
+            if len(t) >= 2:
+                F = self._features(U)
+                kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
+                    length_scale=np.full(F.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2),
+                    nu=2.5) + WhiteKernel(1e-3, (1e-8, 1e-1))
+                gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=1,
+                                              random_state=int(self.rng.integers(2**31)))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    gp.fit(F, t)
+                cands = self._candidates(U, t)
+                mu, sd = gp.predict(self._features(cands), return_std=True)
+                best = t.max()
+                sd = np.maximum(sd, 1e-12)
+                z = (mu - best - self.xi) / sd
+                ei = (mu - best - self.xi) * ndtr(z) + sd * norm.pdf(z)
+                for j in np.argsort(-ei, kind="stable")[:50]:
+                    p = self.space.decode(cands[j])
+                    if self._fresh(p, keys):
+                        pick = p
+                        break
+            if pick is None:
+                fallback = self._random_batch(1, keys)
+                if not fallback:
+                    break
+                pick = fallback[0]
+            keys.add(self.space.key(pick))
+            out.append(pick)
+            pending.append(pick)
+        return out
+
+    def _candidates(self, U, t):
+        """Random points of the box and small moves around the best trials."""
+        d = U.shape[1]
+        m = self.n_candidates
+        rand = self.rng.uniform(size=(m // 2, d))
+        top = U[np.argsort(-t, kind="stable")[:10]]
+        top = np.where(np.isnan(top), self.rng.uniform(size=top.shape), top)
+        local = top[self.rng.integers(len(top), size=m - m // 2)]
+        local = np.clip(local + self.rng.normal(0.0, 0.05, size=local.shape), 0.0, 1.0)
+        return np.vstack([rand, local])
+
+
+class EvolutionStrategy(Strategy):
+    """A genetic search: tournament selection, uniform crossover, mutation, elitism.
+
+    The population is the ``population_size`` best trials told so far (the
+    elite survive by construction). Each asked child takes every parameter from
+    one of two parents chosen by tournaments of ``tournament_size``, then each
+    unit-box coordinate mutates with probability ``mutation_rate`` (a Gaussian
+    step of ``mutation_scale`` for numbers, a new draw for categories). The
+    first ``population_size`` trials are random.
+    """
+
+    def __init__(self, space, random_state=None, population_size=16, tournament_size=3,
+                 mutation_rate=0.2, mutation_scale=0.1):
+        super().__init__(space, random_state)
+        self.population_size = population_size
+        self.tournament_size = tournament_size
+        self.mutation_rate, self.mutation_scale = mutation_rate, mutation_scale
+
+    def _propose(self, n):
+        if len(self.params) < self.population_size:
+            return self._random_batch(n)
+        X, y = self._history()
+        pop = np.argsort(-y, kind="stable")[: self.population_size]
+        keys, out = set(), []
+        for _ in range(n):
+            pick = None
+            for _ in range(20):
+                a, b = self._tournament(pop, y), self._tournament(pop, y)
+                child = np.where(self.rng.uniform(size=X.shape[1]) < 0.5, X[a], X[b])
+                child = self._mutate(child)
+                p = self.space.decode(child)
+                if self._fresh(p, keys):
+                    pick = p
+                    break
+            if pick is None:
+                fallback = self._random_batch(1, keys)
+                if not fallback:
+                    break
+                pick = fallback[0]
+            keys.add(self.space.key(pick))
+            out.append(pick)
+        return out
+
+    def _tournament(self, pop, y):
+        entrants = self.rng.choice(pop, size=min(self.tournament_size, len(pop)), replace=False)
+        return entrants[np.argmax(y[entrants])]
+
+    def _mutate(self, u):
+        u = u.copy()
+        # a coordinate a parent lacked (inactive there) gets a fresh value
+        missing = np.isnan(u)
+        u[missing] = self.rng.uniform(size=int(missing.sum()))
+        for i, name in enumerate(self.space.names):
+            if self.rng.uniform() >= self.mutation_rate:
+                continue
+            if isinstance(self.space.dims[name], Categorical):
+                u[i] = self.rng.uniform()
+            else:
+                u[i] = min(1.0, max(0.0, u[i] + self.rng.normal(0.0, self.mutation_scale)))
+        return u
+
+
+class OptunaStrategy:
+    """Lets an Optuna sampler drive a search (Optuna is optional).
+
+    Parameters
+    ----------
+    space : dict or Space
+    sampler : optuna.samplers.BaseSampler or None
+        None: Optuna's TPESampler seeded with ``random_state``.
+    random_state : int or None
+    """
+
+    def __init__(self, space, sampler=None, random_state=None):
+        try:
+            import optuna
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("OptunaStrategy needs optuna: pip install optuna") from exc
+        self.space = space if isinstance(space, Space) else Space(space)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        if sampler is None:
+            sampler = optuna.samplers.TPESampler(seed=random_state)
+        self._study = optuna.create_study(direction="maximize", sampler=sampler)
+        self._pending: dict = {}
+
+    def ask(self, n):
+        from ._space import Integer, Real
+
+        out = []
+        for _ in range(n):
+            trial = self._study.ask()
+            params = {}
+            for name in self.space.names:
+                dim = self.space.dims[name]
+                if not dim.active(params):
+                    continue
+                if isinstance(dim, Real):
+                    params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
+                elif isinstance(dim, Integer):
+                    params[name] = trial.suggest_int(name, dim.low, dim.high, log=dim.log)
+                else:
+                    index = trial.suggest_categorical(name, list(range(len(dim.choices))))
+                    params[name] = dim.choices[index]
+            self._pending[id(params)] = (params, trial)
+            out.append(params)
+        return out
+
+    def tell(self, params, scores):
+        from optuna.trial import TrialState
+
+        for p, s in zip(params, scores, strict=True):
+            _, trial = self._pending.pop(id(p))
+            if s is None or not np.isfinite(s):
+                self._study.tell(trial, state=TrialState.FAIL)
+            else:
+                self._study.tell(trial, float(s))
