@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils.metaestimators import available_if
 
 from ._engine import fold_decisions
@@ -25,6 +26,20 @@ try:
     from sklearn.model_selection._validation import _score
 except ImportError:  # pragma: no cover - an older or newer scikit-learn
     _score = None
+
+
+def _plain_accuracy(scorers, score_params) -> bool:
+    """True when the score is plain accuracy: scoring=None on a classifier, or
+    'accuracy', without sample weights. It is then counted here, giving the
+    very float scikit-learn's accuracy_score gives (the mean of a boolean
+    array is the exact count divided by n), without its per-call checks of y."""
+    if _score is None or score_params:
+        return False
+    if type(scorers) is _PassthroughScorer:
+        return True
+    return (type(scorers) is _Scorer and scorers._score_func is accuracy_score
+            and not scorers._kwargs and scorers._sign == 1
+            and scorers._response_method == "predict")
 
 
 def predictions_suffice(scorers) -> bool:
@@ -103,9 +118,15 @@ def score_fold(models, X, y, rows, scorers, score_params, error_score, n_jobs=No
         decisions = fold_decisions(X, models, rows, n_jobs)
         shared = (time.perf_counter() - start) / len(models)
         out, stand_rows = [], _Rows(rows)
+        plain_accuracy = _plain_accuracy(scorers, score_params)
         for model, scores in zip(models, decisions, strict=True):
-            kind = _ClassifierStandIn if hasattr(model, "classes_") else _RegressorStandIn
+            classifier = hasattr(model, "classes_")
             t0 = time.perf_counter()
+            if plain_accuracy and classifier:
+                hits = np.count_nonzero(model._predict_from(scores) == y_rows)
+                out.append((hits / len(y_rows), shared + time.perf_counter() - t0))
+                continue
+            kind = _ClassifierStandIn if classifier else _RegressorStandIn
             value = _score(kind(model, scores, stand_rows), stand_rows, y_rows, scorers,
                            score_params, error_score)
             out.append((value, shared + time.perf_counter() - t0))

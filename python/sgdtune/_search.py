@@ -644,7 +644,8 @@ class _StrategySearch(_CoreSearchMixin, BaseSearchCV):
         start = time.perf_counter()
         done, best = 0, []
         while done < self.n_iter:
-            if self.max_time is not None and time.perf_counter() - start >= self.max_time:
+            if (done and self.max_time is not None
+                    and time.perf_counter() - start >= self.max_time):
                 break
             params = strategy.ask(min(self._batch_size(), self.n_iter - done))
             if not params:
