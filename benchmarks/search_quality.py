@@ -33,15 +33,19 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_wine,
+    make_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import JsonLines, MarkdownTable, environment, fmt_pct  # noqa: E402
-
 import sgdtune  # noqa: E402
+from _common import JsonLines, MarkdownTable, environment, fmt_pct  # noqa: E402
 from sgdtune import Real  # noqa: E402
 
 MAX_ITER = 15

@@ -39,7 +39,7 @@ def test_resumed_training_equals_one_call(data, sparse, dtype):
         X = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0))
     folds = list(KFold(3, shuffle=True, random_state=0).split(X))
     ests = [SGDClassifier(random_state=1, tol=None, max_iter=7).set_params(**c) for c in CONFIGS]
-    ests = [e.set_params(tol=e.tol if "tol" in c else None) for e, c in zip(ests, CONFIGS)]
+    ests = [e.set_params(tol=e.tol if "tol" in c else None) for e, c in zip(ests, CONFIGS, strict=True)]
     whole = FoldFits(ests, X, y, folds, errors="return").train()
     resumed = FoldFits(ests, X, y, folds, errors="return", resumable=True, n_jobs=1)
     resumed.train(2)
@@ -80,7 +80,7 @@ def test_fold_decisions_equal_each_estimators_prediction():
     fitted = FoldFits(ests, X, y, folds).train().fitted
     test = folds[0][1]
     scores = fold_decisions(X, [row[0] for row in fitted], test)
-    for est_row, s in zip(fitted, scores):
+    for est_row, s in zip(fitted, scores, strict=True):
         assert_array_equal(s.ravel(), est_row[0].predict(X[test]))
 
 

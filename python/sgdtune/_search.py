@@ -35,8 +35,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn import model_selection as _ms
 from sklearn.base import clone, is_classifier
-from sklearn.model_selection._search import BaseSearchCV
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_method_params

@@ -142,6 +142,11 @@ class _Parzen1D:
         return np.logaddexp.reduce(lp + np.log(self.w)[None, :], axis=1)
 
 
+def _choice_index(u, k):
+    """Indices of categorical choices from their unit-box coordinates."""
+    return np.minimum(k - 1, (np.asarray(u) * k).astype(int))
+
+
 class _Categorical1D:
     """Smoothed frequencies of a categorical dimension's choices."""
 
@@ -223,9 +228,8 @@ class TPEStrategy(Strategy):
             lo, hi = col[known & good], col[known & ~good]
             if isinstance(dim, Categorical):
                 k = len(dim.choices)
-                to_idx = (lambda v, k=k: np.minimum(k - 1, (v * k).astype(int)))
-                l_est = _Categorical1D(to_idx(lo), k)
-                g_est = _Categorical1D(to_idx(hi), k)
+                l_est = _Categorical1D(_choice_index(lo, k), k)
+                g_est = _Categorical1D(_choice_index(hi, k), k)
                 cand = l_est.sample(self.rng, self.n_candidates)
                 best = cand[np.argmax(l_est.logpdf(cand) - g_est.logpdf(cand))]
                 params[name] = dim.choices[int(best)]
@@ -259,8 +263,7 @@ class GPStrategy(Strategy):
             v = U[:, i]
             if isinstance(dim, Categorical):
                 k = len(dim.choices)
-                idx = np.where(np.isnan(v), -1, np.minimum(k - 1, (np.nan_to_num(v) * k)
-                                                           .astype(int)))
+                idx = np.where(np.isnan(v), -1, _choice_index(np.nan_to_num(v), k))
                 cols.extend((idx == j).astype(float) for j in range(k))
             else:
                 cols.append(np.where(np.isnan(v), 0.5, v))
