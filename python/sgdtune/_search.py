@@ -26,6 +26,9 @@ trained it, since trials share their passes over the data.
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
+import json
 import math
 import sys
 import time
@@ -39,13 +42,14 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_method_params
+from sklearn.utils.validation import _check_method_params, check_is_fitted
 
 from ._base import DivergenceError
 from ._engine import FoldFits
 from ._estimators import SGDClassifier, SGDRegressor
 from ._scoring import error_scores, mean_score, score_fold
 from ._space import Space
+from ._storage import TrialStorage, data_fingerprint, params_key
 from ._strategies import EvolutionStrategy, GPStrategy, TPEStrategy
 
 try:  # scikit-learn's own helpers, so that cv_results_ is built as it builds it
@@ -104,6 +108,33 @@ def _threads_unless_configured():
         yield
 
 
+def _stable_repr(value):
+    """A repr that is the same in every run (no memory addresses)."""
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        items = sorted(value.get_params(deep=False).items())
+        return f"{type(value).__name__}({', '.join(f'{k}={_stable_repr(v)}' for k, v in items)})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_stable_repr(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_stable_repr(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '?')}.{value.__qualname__}"
+    if type(value).__repr__ is object.__repr__:
+        attrs = ", ".join(f"{k}={_stable_repr(v)}" for k, v in sorted(vars(value).items())) \
+            if hasattr(value, "__dict__") else ""
+        return f"{type(value).__name__}({attrs})"
+    return repr(value)
+
+
+def _status_of(split_results):
+    """A trial's status from its per-split results."""
+    reason = next((o.get("fit_error") for o in split_results if o.get("fit_error")), None)
+    if reason is None:
+        return "ok"
+    return "diverged" if "DivergenceError" in reason else "error"
+
+
 def _status(exc):
     if exc is None:
         return "ok"
@@ -115,7 +146,19 @@ _PRUNER_CONSTRAINTS = {
     "min_epochs": [Interval(Integral, 1, None, closed="left")],
     "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
     "factor": [Interval(Integral, 2, None, closed="left")],
+    "storage": [str, os.PathLike, None],
+    "resume": ["boolean"],
 }
+
+
+def _set_engine_params(search, pruner, min_epochs, max_epochs, factor, storage, resume):
+    """The parameters every sgdtune search adds to scikit-learn's."""
+    search.pruner = pruner
+    search.min_epochs = min_epochs
+    search.max_epochs = max_epochs
+    search.factor = factor
+    search.storage = storage
+    search.resume = resume
 
 
 def _bracket_rungs(min_epochs, max_epochs, factor):
@@ -190,6 +233,11 @@ class _CoreSearchMixin:
         self : object
         """
         if not self._fast_path(params):
+            if getattr(self, "storage", None) is not None:
+                raise ValueError(
+                    "storage= needs an sgdtune SGDClassifier or SGDRegressor as the "
+                    f"estimator, got {type(self.estimator).__name__}"
+                )
             if getattr(self, "pruner", None) is not None:
                 raise ValueError(
                     f"pruner={self.pruner!r} needs an sgdtune SGDClassifier or SGDRegressor "
@@ -225,6 +273,11 @@ class _CoreSearchMixin:
         self.history_ = []
         all_params, all_out, all_more = [], [], {}
         results = {}
+        store = None
+        if getattr(self, "storage", None) is not None:
+            store = TrialStorage(self.storage, self._definition(splits),
+                                 data_fingerprint(X_checked, y_checked, sample_weight),
+                                 resume=self.resume)
 
         def evaluate_candidates(candidate_params, cv=None, more_results=None,
                                 callback_ctx=None):
@@ -235,7 +288,11 @@ class _CoreSearchMixin:
                     f"Fitting {len(splits)} folds for each of {len(candidate_params)} "
                     f"candidates, totalling {len(splits) * len(candidate_params)} fits"
                 )
-            out, more = self._evaluate(context, candidate_params, len(all_params))
+            if store is None:
+                out, more = self._evaluate(context, candidate_params, len(all_params))
+            else:
+                out, more = self._evaluate_stored(context, candidate_params, len(all_params),
+                                                  store)
             if len(out) < 1:
                 raise ValueError(
                     "No fits were performed. Was the CV iterator empty? Were there no "
@@ -251,7 +308,12 @@ class _CoreSearchMixin:
             results = self._format_results(all_params, self.n_splits_, all_out, all_more)
             return results
 
-        self._run_search(evaluate_candidates)
+        try:
+            self._run_search(evaluate_candidates)
+        finally:
+            if store is not None:
+                store.close()
+        self.history_.sort(key=lambda h: (h["candidate"], h["epochs"]))
         if not all_out:
             raise ValueError("No fits were performed: the search asked for no candidates.")
 
@@ -313,6 +375,92 @@ class _CoreSearchMixin:
                     rank[idx] = r
                 results[key] = rank
         return results
+
+    def trials_dataframe(self):
+        """The trials as a pandas DataFrame, one row per trial: its number,
+        parameters (``param_*``), mean and std of each test score, fit time,
+        status, error and (with a pruner) epochs."""
+        import pandas as pd
+
+        check_is_fitted(self, "cv_results_")
+        r = self.cv_results_
+        columns = {"number": np.arange(len(r["params"]))}
+        for key, value in r.items():
+            if key.startswith("param_"):
+                columns[key] = list(np.ma.filled(value.astype(object), None)) \
+                    if isinstance(value, np.ma.MaskedArray) else list(value)
+        for key in r:
+            if key.startswith(("mean_test_", "std_test_", "rank_test_", "mean_train_")) \
+                    or key in ("mean_fit_time", "status", "error", "n_epochs"):
+                columns[key] = r[key]
+        return pd.DataFrame(columns)
+
+    # -- storage --------------------------------------------------------------
+
+    def _definition(self, splits):
+        """What makes two runs the same search (for resuming): the class, the
+        parameters that change trials or their results, and the folds."""
+        skip = {"n_jobs", "verbose", "pre_dispatch", "storage", "resume", "callbacks",
+                "max_time", "refit"}
+        d = {"class": type(self).__name__}
+        for key, value in sorted(self.get_params(deep=False).items()):
+            if key not in skip:
+                d[key] = _stable_repr(value)
+        h = hashlib.sha256()
+        for train, test in splits:
+            h.update(np.asarray(train, dtype=np.int64).tobytes() + b"|")
+            h.update(np.asarray(test, dtype=np.int64).tobytes() + b"||")
+        d["folds"] = h.hexdigest()
+        return json.dumps(d, sort_keys=True)
+
+    def _evaluate_stored(self, ctx, params, offset, store):
+        """``_evaluate`` with storage: finished trials come from the file, the
+        others are claimed, trained and committed one by one; trials other
+        processes claimed are waited for."""
+        n, ns = len(params), len(ctx.splits)
+        numbers = [offset + i for i in range(n)]
+        keys = [params_key(p) for p in params]
+        stored = store.finished(numbers, keys)
+        if getattr(self, "pruner", None) is not None:
+            # a pruned batch is one unit: its rungs compare all its candidates
+            if len(stored) == n:
+                out = [o for i in range(n) for o in stored[numbers[i]]["splits"]]
+                more = {key: [stored[m]["extra"][key] for m in numbers]
+                        for key in stored[numbers[0]]["extra"]}
+                for m in numbers:
+                    self.history_.extend(stored[m]["history"])
+                return out, more
+            out, more = self._evaluate(ctx, params, offset)
+            for i, m in enumerate(numbers):
+                if m not in stored and store.claim(m, keys[i], params[i]):
+                    store.save(m, more["status"][i], {
+                        "splits": out[i * ns:(i + 1) * ns],
+                        "extra": {key: more[key][i] for key in more},
+                        "history": [h for h in self.history_ if h["candidate"] == m]})
+            return out, more
+        splits_of = {i: stored[numbers[i]]["splits"] for i in range(n) if numbers[i] in stored}
+        pending = [i for i in range(n) if i not in splits_of]
+        chunk = max(1, math.ceil(len(pending) / 4))
+        while pending:
+            mine = []
+            for i in pending:
+                if len(mine) >= chunk:
+                    break
+                if store.claim(numbers[i], keys[i], params[i]):
+                    mine.append(i)
+            if mine:
+                out, _ = self._evaluate(ctx, [params[i] for i in mine], offset)
+                for j, i in enumerate(mine):
+                    splits_of[i] = out[j * ns:(j + 1) * ns]
+                    store.save(numbers[i], _status_of(splits_of[i]), {"splits": splits_of[i]})
+                pending = [i for i in pending if i not in splits_of]
+                continue
+            got, _ = store.wait_for([numbers[i] for i in pending], [keys[i] for i in pending])
+            for i in pending:
+                if numbers[i] in got:
+                    splits_of[i] = got[numbers[i]]["splits"]
+            pending = [i for i in pending if i not in splits_of]
+        return [o for i in range(n) for o in splits_of[i]], {}
 
     # -- evaluation of a batch of candidates ------------------------------
 
@@ -466,7 +614,16 @@ _PRUNER_DOC = """
     max_epochs : int or None, default=None
         Epochs of the last rung; None: the estimator's ``max_iter``.
     factor : int, default=3
-        Rung-to-rung growth of epochs, and the inverse share of survivors."""
+        Rung-to-rung growth of epochs, and the inverse share of survivors.
+    storage : str, path or None, default=None
+        A SQLite file (a path or 'sqlite:///path') where every finished trial is
+        committed as it ends, with the search's definition and a fingerprint of
+        the data (sgdtune estimators only). A killed search loses only the
+        trials in flight; processes given the same file share the search.
+    resume : bool, default=False
+        Continue the search stored in ``storage``: its finished trials are not
+        run again, and the result is that of an uninterrupted run. A stored
+        search with other data, space, seed or settings is refused."""
 
 
 class GridSearchCV(_CoreSearchMixin, _ms.GridSearchCV):
@@ -503,14 +660,11 @@ class GridSearchCV(_CoreSearchMixin, _ms.GridSearchCV):
     def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None, refit=True,
                  cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
                  return_train_score=False, pruner=None, min_epochs=1, max_epochs=None,
-                 factor=3):
+                 factor=3, storage=None, resume=False):
         super().__init__(estimator, param_grid, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
-        self.pruner = pruner
-        self.min_epochs = min_epochs
-        self.max_epochs = max_epochs
-        self.factor = factor
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
 
     def _run_search(self, evaluate_candidates):
         evaluate_candidates(ParameterGrid(self.param_grid))
@@ -538,15 +692,13 @@ class RandomizedSearchCV(_CoreSearchMixin, _ms.RandomizedSearchCV):
     def __init__(self, estimator, param_distributions, *, n_iter=10, scoring=None,
                  n_jobs=None, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
                  random_state=None, error_score=np.nan, return_train_score=False,
-                 pruner=None, min_epochs=1, max_epochs=None, factor=3):
+                 pruner=None, min_epochs=1, max_epochs=None, factor=3,
+                 storage=None, resume=False):
         super().__init__(estimator, param_distributions, n_iter=n_iter, scoring=scoring,
                          n_jobs=n_jobs, refit=refit, cv=cv, verbose=verbose,
                          pre_dispatch=pre_dispatch, random_state=random_state,
                          error_score=error_score, return_train_score=return_train_score)
-        self.pruner = pruner
-        self.min_epochs = min_epochs
-        self.max_epochs = max_epochs
-        self.factor = factor
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
 
     def _run_search(self, evaluate_candidates):
         evaluate_candidates(ParameterSampler(self.param_distributions, self.n_iter,
@@ -660,23 +812,29 @@ class _StrategySearch(_CoreSearchMixin, BaseSearchCV):
                 break
 
 
-_STRATEGY_DOC = """
+_TRIALS_DOC = """
     n_iter : int
         Trials to evaluate in all (fewer if ``max_time`` or a callback stops the
         search, or the space has no more distinct trials).
     n_points : int or None, default=None
         Trials per batch (suggested together, trained in parallel). None: 8, or
         with a pruner the size of its most aggressive bracket. It does not follow
-        ``n_jobs``, so that the suggestions do not depend on it.
+        ``n_jobs``, so that the suggestions do not depend on it."""
+
+_BUDGET_DOC = """
     max_time : float or None, default=None
         Start no new batch after this many seconds.
     callbacks : list of callables or None, default=None
         Each is called with a :class:`SearchProgress` after every batch; the
         search stops when one returns True (see :class:`StopWhenNoImprovement`,
-        :class:`StopAtScore`).
+        :class:`StopAtScore`)."""
+
+_SEED_DOC = """
     random_state : int, RandomState instance or None, default=None
         Seeds the strategy: the same seed gives the same trials and results,
-        whatever ``n_jobs``.
+        whatever ``n_jobs``."""
+
+_COMMON_DOC = """
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
         As in scikit-learn's GridSearchCV."""
 
@@ -709,8 +867,8 @@ class BayesSearchCV(_StrategySearch):
         Tree-structured Parzen estimator (written here on NumPy/SciPy) or
         Gaussian-process regression with expected improvement.
     n_startup : int, default=10
-        Random trials before the model takes over.""" + _STRATEGY_DOC + _PRUNER_DOC \
-        + _SEARCH_ATTRIBUTES + """
+        Random trials before the model takes over.""" + _TRIALS_DOC + _BUDGET_DOC + _SEED_DOC \
+        + _COMMON_DOC + _PRUNER_DOC + _SEARCH_ATTRIBUTES + """
 
     Examples
     --------
@@ -733,7 +891,8 @@ class BayesSearchCV(_StrategySearch):
                  n_startup=10, max_time=None, callbacks=None, random_state=None,
                  scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
-                 pruner=None, min_epochs=1, max_epochs=None, factor=3):
+                 pruner=None, min_epochs=1, max_epochs=None, factor=3,
+                 storage=None, resume=False):
         super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -745,10 +904,7 @@ class BayesSearchCV(_StrategySearch):
         self.max_time = max_time
         self.callbacks = callbacks
         self.random_state = random_state
-        self.pruner = pruner
-        self.min_epochs = min_epochs
-        self.max_epochs = max_epochs
-        self.factor = factor
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
 
     def _make_strategy(self):
         cls = TPEStrategy if self.method == "tpe" else GPStrategy
@@ -774,9 +930,8 @@ class EvolutionarySearchCV(_StrategySearch):
         ``population_size * generations`` trials in all.
     tournament_size : int, default=3
     mutation_rate : float in [0, 1], default=0.2
-        Chance that each parameter of a child mutates.""" + \
-        _STRATEGY_DOC.split("    max_time")[1].join(["\n    max_time", ""]) + _PRUNER_DOC \
-        + _SEARCH_ATTRIBUTES + """
+        Chance that each parameter of a child mutates.""" + _BUDGET_DOC + _SEED_DOC \
+        + _COMMON_DOC + _PRUNER_DOC + _SEARCH_ATTRIBUTES + """
     """
 
     _parameter_constraints: dict = {
@@ -794,7 +949,7 @@ class EvolutionarySearchCV(_StrategySearch):
                  random_state=None, scoring=None, n_jobs=None, refit=True, cv=None,
                  verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
                  return_train_score=False, pruner=None, min_epochs=1, max_epochs=None,
-                 factor=3):
+                 factor=3, storage=None, resume=False):
         super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -806,10 +961,7 @@ class EvolutionarySearchCV(_StrategySearch):
         self.max_time = max_time
         self.callbacks = callbacks
         self.random_state = random_state
-        self.pruner = pruner
-        self.min_epochs = min_epochs
-        self.max_epochs = max_epochs
-        self.factor = factor
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
 
     @property
     def n_iter(self):
@@ -839,10 +991,8 @@ class StrategySearchCV(_StrategySearch):
     Parameters
     ----------
     estimator : estimator object
-    strategy : object with ask and tell""" + _STRATEGY_DOC.replace(
-        "    random_state : int, RandomState instance or None, default=None\n"
-        "        Seeds the strategy: the same seed gives the same trials and results,\n"
-        "        whatever ``n_jobs``.\n", "") + _PRUNER_DOC + _SEARCH_ATTRIBUTES + """
+    strategy : object with ask and tell""" + _TRIALS_DOC + _BUDGET_DOC + _COMMON_DOC \
+        + _PRUNER_DOC + _SEARCH_ATTRIBUTES + """
     """
 
     _parameter_constraints: dict = {
@@ -854,7 +1004,8 @@ class StrategySearchCV(_StrategySearch):
     def __init__(self, estimator, strategy, *, n_iter=50, n_points=None, max_time=None,
                  callbacks=None, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
-                 pruner=None, min_epochs=1, max_epochs=None, factor=3):
+                 pruner=None, min_epochs=1, max_epochs=None, factor=3,
+                 storage=None, resume=False):
         super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -863,10 +1014,7 @@ class StrategySearchCV(_StrategySearch):
         self.n_points = n_points
         self.max_time = max_time
         self.callbacks = callbacks
-        self.pruner = pruner
-        self.min_epochs = min_epochs
-        self.max_epochs = max_epochs
-        self.factor = factor
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
 
     def _make_strategy(self):
         return copy.deepcopy(self.strategy)

@@ -285,6 +285,7 @@ class GPStrategy(Strategy):
 
         X, y = self._history()
         out = []
+        kernel = None  # fitted once a batch; the liar points reuse its hyperparameters
         for _ in range(n):
             liar = (y.min() if y.size else 0.0)
             U = np.vstack([X] + [self.space.encode(p)[None, :] for p in pending]) if pending else X
@@ -292,14 +293,18 @@ class GPStrategy(Strategy):
             pick = None
             if len(t) >= 2:
                 F = self._features(U)
-                kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
-                    length_scale=np.full(F.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2),
-                    nu=2.5) + WhiteKernel(1e-3, (1e-8, 1e-1))
-                gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=1,
-                                              random_state=int(self.rng.integers(2**31)))
+                if kernel is None:
+                    prior = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
+                        length_scale=np.full(F.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2),
+                        nu=2.5) + WhiteKernel(1e-3, (1e-8, 1e-1))
+                    gp = GaussianProcessRegressor(prior, normalize_y=True, n_restarts_optimizer=1,
+                                                  random_state=int(self.rng.integers(2**31)))
+                else:
+                    gp = GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     gp.fit(F, t)
+                kernel = gp.kernel_
                 cands = self._candidates(U, t)
                 mu, sd = gp.predict(self._features(cands), return_std=True)
                 best = t.max()
