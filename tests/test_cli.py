@@ -40,6 +40,11 @@ def test_the_installed_command_runs():
         (("demo", "--cv", "1"), "--cv must be at least 2, got 1"),
         (("demo", "--max-iter", "zero"), "invalid int value"),
         (("bogus",), "invalid choice"),
+        (("tune", "x.csv"), "the following arguments are required: --target"),
+        (("tune", "no-such-file.csv", "--target", "y"), "DATA: no such file"),
+        (("tune", "x.csv", "--target", "y", "--strategy", "annealing"), "invalid choice"),
+        (("tune", "x.csv", "--target", "y", "--test-size", "1.5"), "--test-size must be"),
+        (("show",), "the following arguments are required: file"),
     ],
 )
 def test_usage_errors_exit_2(args, message):
@@ -48,7 +53,79 @@ def test_usage_errors_exit_2(args, message):
     assert message in out.stderr
 
 
-def test_help_lists_the_demo():
+def test_help_lists_every_command():
     out = run("--help")
-    assert out.returncode == 0 and "demo" in out.stdout
-    assert run("demo", "--help").returncode == 0
+    assert out.returncode == 0
+    for command in ("demo", "tune", "show"):
+        assert command in out.stdout
+        assert run(command, "--help").returncode == 0
+
+
+@pytest.fixture
+def shop_csv(tmp_path):
+    """A table with numeric and categorical columns and a categorical target."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 1200
+    frame = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.lognormal(10, 1, n),
+                          "city": rng.choice(["paris", "rome", "oslo"], n),
+                          "member": rng.choice(["yes", "no"], n)})
+    signal = 0.08 * (frame.age - 40) + 1.5 * (frame.city == "rome") - (frame.member == "no")
+    frame["bought"] = np.where(signal + rng.normal(0, 0.5, n) > 0, "yes", "no")
+    path = tmp_path / "shop.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_tune_a_table_then_resume_and_show(shop_csv, tmp_path):
+    import joblib
+    import pandas as pd
+
+    db, out_dir, report = tmp_path / "s.db", tmp_path / "out", tmp_path / "report"
+    args = ("tune", str(shop_csv), "--target", "bought", "--n-iter", "12", "--max-iter", "9",
+            "--storage", str(db), "--out", str(out_dir), "--report", str(report),
+            "--pruner", "halving", "--n-jobs", "1")
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    assert "3 numeric" not in first.stdout and "2 numeric and 2 categorical" in first.stdout
+    assert "Top 10 of 12 trials" in first.stdout and "test accuracy" in first.stdout
+    model = joblib.load(out_dir / "model.joblib")
+    frame = pd.read_csv(shop_csv)
+    assert model.score(frame.drop(columns="bought"), frame["bought"]) > 0.8
+    results = pd.read_csv(out_dir / "cv_results.csv")
+    assert len(results) == 12 and {"status", "n_epochs", "mean_test_score"} <= set(results)
+    for name in ("history", "importance", "parallel", "params", "curves"):
+        png = report / f"{name}.png"
+        assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert "<table>" in (report / "index.html").read_text()
+    # the same command again resumes: nothing left to train, the same best model
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    best = [line for line in first.stdout.splitlines() if "best CV score" in line]
+    assert best and best[0].split(";")[1] in again.stdout
+    shown = run("show", str(db), "--top", "3")
+    assert shown.returncode == 0, shown.stderr
+    assert "12 trials (12 finished)" in shown.stdout and "Top 3 of 12" in shown.stdout
+
+
+def test_tune_reports_data_problems_in_one_line(shop_csv, tmp_path):
+    import pandas as pd
+
+    out = run("tune", str(shop_csv), "--target", "price")
+    assert out.returncode == 1
+    assert "--target 'price' is not a column" in out.stderr and "Traceback" not in out.stderr
+    frame = pd.read_csv(shop_csv)
+    frame.loc[3, "age"] = None
+    frame.loc[5, "city"] = None
+    holes = tmp_path / "holes.csv"
+    frame.to_csv(holes, index=False)
+    out = run("tune", str(holes), "--target", "bought", "--out", str(tmp_path / "o"))
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1
+    assert "missing values in columns age, city" in out.stderr and "--impute" in out.stderr
+    out = run("tune", str(holes), "--target", "bought", "--impute", "--n-iter", "4",
+              "--strategy", "random", "--out", str(tmp_path / "o"))
+    assert out.returncode == 0, out.stderr
+    out = run("show", str(shop_csv))
+    assert out.returncode == 1 and "not an sgdtune storage file" in out.stderr

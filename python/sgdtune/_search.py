@@ -62,36 +62,73 @@ except ImportError:  # pragma: no cover - an older or newer scikit-learn
     _score = None
 
 
-class _ProgressReport:
-    """Shows the search's progress: a tqdm bar when tqdm is installed and the
-    output is a terminal, else a line on stderr at most every second."""
+class _Progress:
+    """A search's progress in trials: a tqdm bar (trials done of the total, best
+    score so far, time left) when tqdm is installed and stderr is a terminal,
+    else a line on stderr at most every second and at the end. Inside a batch,
+    the core's count of block-epochs moves the bar between trials."""
 
-    def __init__(self):
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.total = None
+        self.done = 0
+        self.best = np.nan
         self._bar = None
         self._last = 0.0
         self._start = time.perf_counter()
-        try:
-            import tqdm
+        if enabled and sys.stderr.isatty():
+            try:
+                import tqdm
 
-            if sys.stderr.isatty():
-                self._bar = tqdm.tqdm(total=1, unit="epoch", desc="sgdtune search")
-        except ImportError:
-            pass
+                self._bar = tqdm.tqdm(total=1, unit="trial", desc="sgdtune", leave=True)
+            except ImportError:
+                pass
 
-    def __call__(self, done, total):
+    def core_callback(self, batch, lo=0.0, hi=1.0):
+        """A progress callback for the core while it trains the part [lo, hi) of a
+        batch of `batch` trials."""
+        if not self.enabled:
+            return None
+
+        def report(epochs_done, epochs_total):
+            frac = min(1.0, epochs_done / epochs_total) if epochs_total else 1.0
+            self._show(self.done + batch * (lo + (hi - lo) * frac), final=False)
+
+        return report
+
+    def batch_done(self, n, best):
+        if not self.enabled:
+            return
+        self.done += n
+        if np.isfinite(best) and not (best <= self.best):
+            self.best = best
+        self._show(self.done, final=False, force=True)
+
+    def close(self):
+        if self.enabled:
+            self._show(self.done, final=True, force=True)
+            if self._bar is not None:
+                self._bar.close()
+
+    def _show(self, done, final, force=False):
+        total = max(self.total or 0, self.done, 1)
         if self._bar is not None:
             self._bar.total = total
-            self._bar.n = done
+            self._bar.n = round(done, 2)
+            if np.isfinite(self.best):
+                self._bar.set_postfix(best=f"{self.best:.4f}", refresh=False)
             self._bar.refresh()
-            if done >= total:
-                self._bar.close()
             return
         now = time.perf_counter()
-        if done >= total or now - self._last >= 1.0:
-            self._last = now
-            pct = 100.0 * done / total if total else 100.0
-            print(f"[sgdtune] search: {pct:5.1f}% of {total} block-epochs done, "
-                  f"{now - self._start:.1f} s", file=sys.stderr, flush=True)
+        if not (final or (force and now - self._last >= 1.0) or now - self._last >= 1.0):
+            return
+        self._last = now
+        elapsed = now - self._start
+        left = elapsed / done * (total - done) if 0 < done < total else 0.0
+        best = f", best {self.best:.4f}" if np.isfinite(self.best) else ""
+        eta = "" if final else f", about {left:.1f} s left"
+        print(f"[sgdtune] {done:.0f}/{total} trials{best}, {elapsed:.1f} s{eta}",
+              file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -271,6 +308,9 @@ class _CoreSearchMixin:
                            sample_weight, score_weights, scorers,
                            refit_metric if isinstance(refit_metric, str) else "score")
         self.history_ = []
+        self._progress = _Progress(self.verbose > 0)
+        if isinstance(self, _StrategySearch):
+            self._progress.total = self.n_iter
         all_params, all_out, all_more = [], [], {}
         results = {}
         store = None
@@ -283,7 +323,10 @@ class _CoreSearchMixin:
                                 callback_ctx=None):
             nonlocal results
             candidate_params = list(candidate_params)
-            if self.verbose > 0:
+            if self._progress.total is None:
+                self._progress.total = len(candidate_params)  # a one-batch search
+            if self.verbose > 1 or (self.verbose > 0 and not all_params
+                                    and self._progress.total == len(candidate_params)):
                 print(
                     f"Fitting {len(splits)} folds for each of {len(candidate_params)} "
                     f"candidates, totalling {len(splits) * len(candidate_params)} fits"
@@ -306,11 +349,15 @@ class _CoreSearchMixin:
             for key, value in {**more, **(more_results or {})}.items():
                 all_more.setdefault(key, []).extend(value)
             results = self._format_results(all_params, self.n_splits_, all_out, all_more)
+            scores = np.asarray(_optimised_scores(results, self.refit), dtype=float)
+            self._progress.batch_done(len(candidate_params),
+                                      np.nanmax(scores) if np.isfinite(scores).any() else np.nan)
             return results
 
         try:
             self._run_search(evaluate_candidates)
         finally:
+            self._progress.close()
             if store is not None:
                 store.close()
         self.history_.sort(key=lambda h: (h["candidate"], h["epochs"]))
@@ -387,8 +434,9 @@ class _CoreSearchMixin:
         columns = {"number": np.arange(len(r["params"]))}
         for key, value in r.items():
             if key.startswith("param_"):
-                columns[key] = list(np.ma.filled(value.astype(object), None)) \
-                    if isinstance(value, np.ma.MaskedArray) else list(value)
+                mask = np.ma.getmaskarray(value)
+                columns[key] = [None if m else v for v, m in
+                                zip(np.ma.getdata(value), mask, strict=True)]
         for key in r:
             if key.startswith(("mean_test_", "std_test_", "rank_test_", "mean_train_")) \
                     or key in ("mean_fit_time", "status", "error", "n_epochs"):
@@ -474,7 +522,7 @@ class _CoreSearchMixin:
             return self._evaluate_pruned(ctx, estimators, offset)
         fits = FoldFits(estimators, ctx.X, ctx.y, ctx.splits, sample_weight=ctx.sample_weight,
                         n_jobs=self.n_jobs, errors="return")
-        fits.train(progress=_ProgressReport() if self.verbose > 0 else None)
+        fits.train(progress=self._progress.core_callback(len(estimators)))
         n = len(estimators)
         fit_time = fits.seconds / max(1, n * len(ctx.splits))
         scored = self._score(ctx, fits, range(n))
@@ -540,10 +588,13 @@ class _CoreSearchMixin:
         live = [c for c in range(n) if c not in failed]
         scored, epochs_of, pruned = {}, np.zeros(n, dtype=np.int64), set()
         done = 0
-        progress = _ProgressReport() if self.verbose > 0 else None
-        for checkpoint in sorted({e for rungs in brackets for e in rungs}):
+        checkpoints = sorted({e for rungs in brackets for e in rungs})
+        for checkpoint in checkpoints:
             if not live:
                 break
+            # the bar moves with the epochs trained (all candidates' worth)
+            progress = self._progress.core_callback(n, done / checkpoints[-1],
+                                                    checkpoint / checkpoints[-1])
             fits.train(checkpoint - done, progress=progress)
             done = checkpoint
             for c in list(live):
