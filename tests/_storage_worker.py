@@ -13,9 +13,8 @@ import pickle
 import sys
 import time
 
-from sklearn.datasets import load_digits
-
 from sgdtune import BayesSearchCV, GridSearchCV, Real, SGDClassifier
+from sklearn.datasets import load_digits
 
 
 def make_search(kind, storage=None, resume=False):

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
 import json
 import math
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -185,10 +185,12 @@ _PRUNER_CONSTRAINTS = {
     "factor": [Interval(Integral, 2, None, closed="left")],
     "storage": [str, os.PathLike, None],
     "resume": ["boolean"],
+    "backend": [StrOptions({"local", "dask"}), None],
 }
 
 
-def _set_engine_params(search, pruner, min_epochs, max_epochs, factor, storage, resume):
+def _set_engine_params(search, pruner, min_epochs, max_epochs, factor, storage, resume,
+                       backend):
     """The parameters every sgdtune search adds to scikit-learn's."""
     search.pruner = pruner
     search.min_epochs = min_epochs
@@ -196,6 +198,7 @@ def _set_engine_params(search, pruner, min_epochs, max_epochs, factor, storage, 
     search.factor = factor
     search.storage = storage
     search.resume = resume
+    search.backend = backend
 
 
 def _bracket_rungs(min_epochs, max_epochs, factor):
@@ -304,7 +307,7 @@ class _CoreSearchMixin:
         base_estimator = clone(self.estimator)
         # The core wants validated arrays; validate once, as fit would.
         X_checked, y_checked = clone(base_estimator)._validate_X_y(X, y, reset=True)
-        context = _Context(base_estimator, splits, X_checked, np.asarray(y_checked),
+        context = _Context(self, base_estimator, splits, X_checked, np.asarray(y_checked),
                            sample_weight, score_weights, scorers,
                            refit_metric if isinstance(refit_metric, str) else "score")
         self.history_ = []
@@ -515,57 +518,15 @@ class _CoreSearchMixin:
     def _evaluate(self, ctx, candidate_params, offset):
         """Fit and score a batch; returns scikit-learn's per-(candidate, split)
         result dicts, candidate by candidate, and extra per-candidate columns."""
-        estimators = [
-            clone(ctx.base).set_params(**clone(p, safe=False)) for p in candidate_params
-        ]
         if getattr(self, "pruner", None) is not None:
+            estimators = [clone(ctx.base).set_params(**clone(p, safe=False))
+                          for p in candidate_params]
             return self._evaluate_pruned(ctx, estimators, offset)
-        fits = FoldFits(estimators, ctx.X, ctx.y, ctx.splits, sample_weight=ctx.sample_weight,
-                        n_jobs=self.n_jobs, errors="return")
-        fits.train(progress=self._progress.core_callback(len(estimators)))
-        n = len(estimators)
-        fit_time = fits.seconds / max(1, n * len(ctx.splits))
-        scored = self._score(ctx, fits, range(n))
-        out = [self._result(ctx, fits.fitted[c][s], scored.get((c, s)), fit_time,
-                            len(ctx.splits[s][1]))
-               for c in range(n) for s in range(len(ctx.splits))]
-        return out, {}
-
-    def _score(self, ctx, fits, candidates):
-        """Scores (test, train) of the fitted (candidate, split) pairs."""
-        scored = {}
-        for s, (train, test) in enumerate(ctx.splits):
-            live = [c for c in candidates if not isinstance(fits.fitted[c][s], Exception)]
-            models = [fits.fitted[c][s] for c in live]
-            test_params = train_params = {}
-            if ctx.score_weights is not None:
-                test_params = {"sample_weight": ctx.score_weights[test]}
-                train_params = {"sample_weight": ctx.score_weights[train]}
-            tests = score_fold(models, ctx.X, ctx.y, np.asarray(test), ctx.scorers,
-                               test_params, self.error_score, self.n_jobs)
-            trains = (score_fold(models, ctx.X, ctx.y, np.asarray(train), ctx.scorers,
-                                 train_params, self.error_score, self.n_jobs)
-                      if self.return_train_score else [None] * len(live))
-            for c, t, tr in zip(live, tests, trains, strict=True):
-                scored[(c, s)] = (t, tr)
-        return scored
-
-    def _result(self, ctx, model, scored, fit_time, n_test):
-        result = {"n_test_samples": n_test, "fit_time": fit_time}
-        if isinstance(model, Exception):
-            if self.error_score == "raise":
-                raise model
-            errors = error_scores(ctx.scorers, self.error_score)
-            result.update(fit_error=f"{type(model).__name__}: {model}", test_scores=errors,
-                          score_time=0.0)
-            if self.return_train_score:
-                result["train_scores"] = error_scores(ctx.scorers, self.error_score)
-            return result
-        (test_score, test_time), train = scored
-        result.update(fit_error=None, test_scores=test_score, score_time=test_time)
-        if self.return_train_score:
-            result["train_scores"] = train[0]
-        return result
+        client = _dask_client(getattr(self, "backend", None))
+        if client is not None:
+            return _fit_score_on_dask(client, ctx, candidate_params), {}
+        return _fit_score(ctx, candidate_params,
+                          self._progress.core_callback(len(candidate_params))), {}
 
     def _evaluate_pruned(self, ctx, estimators, offset):
         """Successive halving or Hyperband over epochs on one batch: every rung
@@ -602,7 +563,7 @@ class _CoreSearchMixin:
                     failed.add(c)
                     live.remove(c)
                     fits.stop(c)
-            scored.update(self._score(ctx, fits, live))
+            scored.update(_score(ctx, fits, live))
             means = {}
             for c in live:
                 epochs_of[c] = checkpoint
@@ -634,20 +595,140 @@ class _CoreSearchMixin:
                 model = fits.fitted[c][s]
                 if first_error is not None and not isinstance(model, Exception):
                     model = first_error  # a trial that failed on one fold failed
-                out.append(self._result(ctx, model, scored.get((c, s)), share,
-                                        len(ctx.splits[s][1])))
+                out.append(_result(ctx, model, scored.get((c, s)), share,
+                                   len(ctx.splits[s][1])))
             status.append("pruned" if c in pruned else _status(first_error))
         return out, {"status": status, "n_epochs": list(epochs_of)}
 
 
 class _Context:
-    """What every batch of a search's fit shares."""
+    """What every batch of a search's fit shares (picklable, for dask workers)."""
 
-    def __init__(self, base, splits, X, y, sample_weight, score_weights, scorers,
+    def __init__(self, search, base, splits, X, y, sample_weight, score_weights, scorers,
                  refit_metric):
         self.base, self.splits, self.X, self.y = base, splits, X, y
         self.sample_weight, self.score_weights = sample_weight, score_weights
         self.scorers, self.refit_metric = scorers, refit_metric
+        self.n_jobs, self.error_score = search.n_jobs, search.error_score
+        self.return_train_score = search.return_train_score
+
+
+def _fit_score(ctx, candidate_params, progress=None):
+    """Fit every candidate on every split in the core and score them: scikit-
+    learn's result dicts, candidate by candidate, split by split."""
+    estimators = [clone(ctx.base).set_params(**clone(p, safe=False)) for p in candidate_params]
+    fits = FoldFits(estimators, ctx.X, ctx.y, ctx.splits, sample_weight=ctx.sample_weight,
+                    n_jobs=ctx.n_jobs, errors="return")
+    fits.train(progress=progress)
+    n = len(estimators)
+    fit_time = fits.seconds / max(1, n * len(ctx.splits))
+    scored = _score(ctx, fits, range(n))
+    return [_result(ctx, fits.fitted[c][s], scored.get((c, s)), fit_time, len(ctx.splits[s][1]))
+            for c in range(n) for s in range(len(ctx.splits))]
+
+
+def _score(ctx, fits, candidates):
+    """Scores (test, train) of the fitted (candidate, split) pairs."""
+    scored = {}
+    for s, (train, test) in enumerate(ctx.splits):
+        live = [c for c in candidates if not isinstance(fits.fitted[c][s], Exception)]
+        models = [fits.fitted[c][s] for c in live]
+        test_params = train_params = {}
+        if ctx.score_weights is not None:
+            test_params = {"sample_weight": ctx.score_weights[test]}
+            train_params = {"sample_weight": ctx.score_weights[train]}
+        tests = score_fold(models, ctx.X, ctx.y, np.asarray(test), ctx.scorers, test_params,
+                           ctx.error_score, ctx.n_jobs)
+        trains = (score_fold(models, ctx.X, ctx.y, np.asarray(train), ctx.scorers,
+                             train_params, ctx.error_score, ctx.n_jobs)
+                  if ctx.return_train_score else [None] * len(live))
+        for c, t, tr in zip(live, tests, trains, strict=True):
+            scored[(c, s)] = (t, tr)
+    return scored
+
+
+def _result(ctx, model, scored, fit_time, n_test):
+    """scikit-learn's result dict of one (candidate, split) pair."""
+    result = {"n_test_samples": n_test, "fit_time": fit_time}
+    if isinstance(model, Exception):
+        if ctx.error_score == "raise":
+            raise model
+        result.update(fit_error=f"{type(model).__name__}: {model}",
+                      test_scores=error_scores(ctx.scorers, ctx.error_score), score_time=0.0)
+        if ctx.return_train_score:
+            result["train_scores"] = error_scores(ctx.scorers, ctx.error_score)
+        return result
+    (test_score, test_time), train = scored
+    result.update(fit_error=None, test_scores=test_score, score_time=test_time)
+    if ctx.return_train_score:
+        result["train_scores"] = train[0]
+    return result
+
+
+# -- dask ---------------------------------------------------------------------
+
+def _dask_client(backend):
+    """The dask client to send trials to: with backend='dask', or inside
+    joblib's parallel_config(backend='dask'); None to train here."""
+    if backend not in (None, "local", "dask"):
+        raise ValueError(f"backend must be 'local', 'dask' or None, got {backend!r}")
+    if backend == "local":
+        return None
+    if backend is None:
+        from joblib.parallel import get_active_backend
+
+        if "Dask" not in type(get_active_backend()[0]).__name__:
+            return None
+    try:
+        from distributed import get_client
+    except ImportError:
+        raise ImportError("backend='dask' needs dask.distributed: pip install "
+                          "'dask[distributed]'") from None
+    try:
+        return get_client()
+    except ValueError:
+        raise ValueError("backend='dask' needs a running dask.distributed Client "
+                         "(e.g. Client('scheduler:8786') before fit)") from None
+
+
+def _worker_threads():
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        return int(getattr(worker, "state", worker).nthreads)
+    except (ImportError, ValueError, AttributeError):
+        return os.cpu_count() or 1
+
+
+def _fit_score_remote(X, y, ctx, candidate_params):
+    """A group of trials on a dask worker: the scattered X and y, the worker's
+    own threads."""
+    ctx.X, ctx.y = X, y
+    ctx.n_jobs = _worker_threads()
+    return _fit_score(ctx, candidate_params)
+
+
+def _fit_score_on_dask(client, ctx, candidate_params):
+    """Split a batch into groups (one per worker thread, each trained as blocks
+    on the worker), run them on the cluster, and gather the results in order.
+    X and y are scattered to every worker once per search."""
+    key = (id(ctx.X), id(ctx.y), id(client))
+    if getattr(ctx, "_scattered_key", None) != key:
+        ctx._scattered = client.scatter([ctx.X, ctx.y], broadcast=True, hash=False)
+        ctx._scattered_key = key
+    X_future, y_future = ctx._scattered
+    remote = copy.copy(ctx)
+    remote.X = remote.y = None
+    remote._scattered = remote._scattered_key = None
+    threads = sum(client.nthreads().values()) or 1
+    n = len(candidate_params)
+    groups = max(1, min(n, threads))
+    bounds = [round(g * n / groups) for g in range(groups + 1)]
+    futures = [client.submit(_fit_score_remote, X_future, y_future, remote,
+                             candidate_params[bounds[g]:bounds[g + 1]], pure=False)
+               for g in range(groups) if bounds[g + 1] > bounds[g]]
+    return [o for part in client.gather(futures) for o in part]
 
 
 _PRUNER_DOC = """
@@ -674,7 +755,13 @@ _PRUNER_DOC = """
     resume : bool, default=False
         Continue the search stored in ``storage``: its finished trials are not
         run again, and the result is that of an uninterrupted run. A stored
-        search with other data, space, seed or settings is refused."""
+        search with other data, space, seed or settings is refused.
+    backend : {'local', 'dask'} or None, default=None
+        'dask' sends each batch, in groups of trials, to the running
+        dask.distributed client; every worker trains its groups in the core
+        with its own threads, on X and y scattered to it once. None: dask when
+        inside joblib's ``parallel_config(backend="dask")``, else local. The
+        results are those of a local run (pruned searches run locally)."""
 
 
 class GridSearchCV(_CoreSearchMixin, _ms.GridSearchCV):
@@ -711,11 +798,12 @@ class GridSearchCV(_CoreSearchMixin, _ms.GridSearchCV):
     def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None, refit=True,
                  cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
                  return_train_score=False, pruner=None, min_epochs=1, max_epochs=None,
-                 factor=3, storage=None, resume=False):
+                 factor=3, storage=None, resume=False, backend=None):
         super().__init__(estimator, param_grid, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
+                           backend)
 
     def _run_search(self, evaluate_candidates):
         evaluate_candidates(ParameterGrid(self.param_grid))
@@ -744,12 +832,13 @@ class RandomizedSearchCV(_CoreSearchMixin, _ms.RandomizedSearchCV):
                  n_jobs=None, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
                  random_state=None, error_score=np.nan, return_train_score=False,
                  pruner=None, min_epochs=1, max_epochs=None, factor=3,
-                 storage=None, resume=False):
+                 storage=None, resume=False, backend=None):
         super().__init__(estimator, param_distributions, n_iter=n_iter, scoring=scoring,
                          n_jobs=n_jobs, refit=refit, cv=cv, verbose=verbose,
                          pre_dispatch=pre_dispatch, random_state=random_state,
                          error_score=error_score, return_train_score=return_train_score)
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
+                           backend)
 
     def _run_search(self, evaluate_candidates):
         evaluate_candidates(ParameterSampler(self.param_distributions, self.n_iter,
@@ -943,7 +1032,7 @@ class BayesSearchCV(_StrategySearch):
                  scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
                  pruner=None, min_epochs=1, max_epochs=None, factor=3,
-                 storage=None, resume=False):
+                 storage=None, resume=False, backend=None):
         super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -955,7 +1044,8 @@ class BayesSearchCV(_StrategySearch):
         self.max_time = max_time
         self.callbacks = callbacks
         self.random_state = random_state
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
+                           backend)
 
     def _make_strategy(self):
         cls = TPEStrategy if self.method == "tpe" else GPStrategy
@@ -1000,7 +1090,7 @@ class EvolutionarySearchCV(_StrategySearch):
                  random_state=None, scoring=None, n_jobs=None, refit=True, cv=None,
                  verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
                  return_train_score=False, pruner=None, min_epochs=1, max_epochs=None,
-                 factor=3, storage=None, resume=False):
+                 factor=3, storage=None, resume=False, backend=None):
         super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -1012,7 +1102,8 @@ class EvolutionarySearchCV(_StrategySearch):
         self.max_time = max_time
         self.callbacks = callbacks
         self.random_state = random_state
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
+                           backend)
 
     @property
     def n_iter(self):
@@ -1056,7 +1147,7 @@ class StrategySearchCV(_StrategySearch):
                  callbacks=None, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
                  pruner=None, min_epochs=1, max_epochs=None, factor=3,
-                 storage=None, resume=False):
+                 storage=None, resume=False, backend=None):
         super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -1065,7 +1156,8 @@ class StrategySearchCV(_StrategySearch):
         self.n_points = n_points
         self.max_time = max_time
         self.callbacks = callbacks
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume)
+        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
+                           backend)
 
     def _make_strategy(self):
         return copy.deepcopy(self.strategy)
