@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -132,13 +133,19 @@ class _Progress:
 
 
 @contextmanager
-def _threads_unless_configured():
-    """Run joblib work in threads, unless the user configured another backend."""
+def _threads_unless_configured(backend=None):
+    """Run joblib work in threads, unless the user configured another backend
+    (or asked for dask)."""
     from joblib import parallel_config
     from joblib.parallel import get_active_backend
 
-    backend, _ = get_active_backend()
-    if type(backend).__name__ == "LokyBackend":  # joblib's default
+    if backend == "dask":
+        _dask_client(backend)  # a clear error without a client
+        with parallel_config(backend="dask"):
+            yield
+        return
+    active, _ = get_active_backend()
+    if backend == "local" or type(active).__name__ == "LokyBackend":  # joblib's default
         with parallel_config(backend="threading"):
             yield
     else:
@@ -189,16 +196,18 @@ _PRUNER_CONSTRAINTS = {
 }
 
 
-def _set_engine_params(search, pruner, min_epochs, max_epochs, factor, storage, resume,
-                       backend):
-    """The parameters every sgdtune search adds to scikit-learn's."""
-    search.pruner = pruner
-    search.min_epochs = min_epochs
-    search.max_epochs = max_epochs
-    search.factor = factor
-    search.storage = storage
-    search.resume = resume
-    search.backend = backend
+def _init_search(search, values):
+    """Sets a search's constructor arguments (``values``: its ``locals()``): the
+    ones its scikit-learn base class takes go through that class's __init__,
+    the others (sgdtune's additions) become attributes of the same name."""
+    values = {k: v for k, v in values.items() if k not in ("self", "__class__")}
+    parent = next(c for c in type(search).__mro__
+                  if c.__module__.startswith("sklearn.") and "__init__" in vars(c))
+    accepted = inspect.signature(parent.__init__).parameters
+    parent.__init__(search, **{k: v for k, v in values.items() if k in accepted})
+    for key, value in values.items():
+        if key not in accepted:
+            setattr(search, key, value)
 
 
 def _bracket_rungs(min_epochs, max_epochs, factor):
@@ -284,7 +293,7 @@ class _CoreSearchMixin:
                     "as the estimator (pruned trials continue training inside the core), "
                     f"got {type(self.estimator).__name__}"
                 )
-            with _threads_unless_configured():
+            with _threads_unless_configured(getattr(self, "backend", None)):
                 return super().fit(X, y, **params)
         self._validate_params()
         scorers, refit_metric = self._get_scorers()
@@ -361,6 +370,7 @@ class _CoreSearchMixin:
             self._run_search(evaluate_candidates)
         finally:
             self._progress.close()
+            del self._progress
             if store is not None:
                 store.close()
         self.history_.sort(key=lambda h: (h["candidate"], h["epochs"]))
@@ -799,11 +809,7 @@ class GridSearchCV(_CoreSearchMixin, _ms.GridSearchCV):
                  cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
                  return_train_score=False, pruner=None, min_epochs=1, max_epochs=None,
                  factor=3, storage=None, resume=False, backend=None):
-        super().__init__(estimator, param_grid, scoring=scoring, n_jobs=n_jobs, refit=refit,
-                         cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
-                         error_score=error_score, return_train_score=return_train_score)
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
-                           backend)
+        _init_search(self, locals())
 
     def _run_search(self, evaluate_candidates):
         evaluate_candidates(ParameterGrid(self.param_grid))
@@ -833,12 +839,7 @@ class RandomizedSearchCV(_CoreSearchMixin, _ms.RandomizedSearchCV):
                  random_state=None, error_score=np.nan, return_train_score=False,
                  pruner=None, min_epochs=1, max_epochs=None, factor=3,
                  storage=None, resume=False, backend=None):
-        super().__init__(estimator, param_distributions, n_iter=n_iter, scoring=scoring,
-                         n_jobs=n_jobs, refit=refit, cv=cv, verbose=verbose,
-                         pre_dispatch=pre_dispatch, random_state=random_state,
-                         error_score=error_score, return_train_score=return_train_score)
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
-                           backend)
+        _init_search(self, locals())
 
     def _run_search(self, evaluate_candidates):
         evaluate_candidates(ParameterSampler(self.param_distributions, self.n_iter,
@@ -1033,19 +1034,7 @@ class BayesSearchCV(_StrategySearch):
                  pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
                  pruner=None, min_epochs=1, max_epochs=None, factor=3,
                  storage=None, resume=False, backend=None):
-        super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
-                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
-                         return_train_score=return_train_score)
-        self.search_spaces = search_spaces
-        self.n_iter = n_iter
-        self.method = method
-        self.n_points = n_points
-        self.n_startup = n_startup
-        self.max_time = max_time
-        self.callbacks = callbacks
-        self.random_state = random_state
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
-                           backend)
+        _init_search(self, locals())
 
     def _make_strategy(self):
         cls = TPEStrategy if self.method == "tpe" else GPStrategy
@@ -1091,19 +1080,7 @@ class EvolutionarySearchCV(_StrategySearch):
                  verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
                  return_train_score=False, pruner=None, min_epochs=1, max_epochs=None,
                  factor=3, storage=None, resume=False, backend=None):
-        super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
-                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
-                         return_train_score=return_train_score)
-        self.search_spaces = search_spaces
-        self.population_size = population_size
-        self.generations = generations
-        self.tournament_size = tournament_size
-        self.mutation_rate = mutation_rate
-        self.max_time = max_time
-        self.callbacks = callbacks
-        self.random_state = random_state
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
-                           backend)
+        _init_search(self, locals())
 
     @property
     def n_iter(self):
@@ -1148,16 +1125,7 @@ class StrategySearchCV(_StrategySearch):
                  pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
                  pruner=None, min_epochs=1, max_epochs=None, factor=3,
                  storage=None, resume=False, backend=None):
-        super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
-                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
-                         return_train_score=return_train_score)
-        self.strategy = strategy
-        self.n_iter = n_iter
-        self.n_points = n_points
-        self.max_time = max_time
-        self.callbacks = callbacks
-        _set_engine_params(self, pruner, min_epochs, max_epochs, factor, storage, resume,
-                           backend)
+        _init_search(self, locals())
 
     def _make_strategy(self):
         return copy.deepcopy(self.strategy)

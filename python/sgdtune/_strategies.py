@@ -33,8 +33,9 @@ __all__ = ["EvolutionStrategy", "GPStrategy", "OptunaStrategy", "RandomStrategy"
 class Strategy:
     """Base of the built-in strategies: a space, a seeded generator, the history.
 
-    Subclasses implement ``_propose(n)`` and may use ``_fresh(params)`` to keep
-    suggestions unique.
+    Subclasses implement ``_propose_one`` (a new trial given the batch so far)
+    and may compute what it needs once a batch in ``_model``; ``n_startup``
+    random trials come first.
     """
 
     def __init__(self, space, random_state=None):
@@ -61,6 +62,42 @@ class Strategy:
             self.params.append(dict(p))
             self.scores.append(float(s) if s is not None and np.isfinite(s) else np.nan)
 
+    n_startup = 0  # random trials before a model proposes
+
+    def _propose(self, n):
+        """n new trials: random ones until ``n_startup`` are told or asked, then
+        ``_propose_one`` (which sees the batch so far) for each of the others;
+        a random trial where it finds nothing new."""
+        keys: set = set()
+        out = self._random_batch(max(0, min(n, self.n_startup - len(self.params))), keys)
+        model = self._model() if len(out) < n else None
+        while len(out) < n:
+            pick = self._propose_one(model, out, keys)
+            if pick is None:
+                fallback = self._random_batch(1, keys)
+                if not fallback:
+                    break  # the space has no more distinct trials
+                pick = fallback[0]
+            else:
+                keys.add(self.space.key(pick))
+            out.append(pick)
+        return out
+
+    def _model(self):
+        """What ``_propose_one`` needs, computed once a batch."""
+        return None
+
+    def _propose_one(self, model, pending, keys):  # pragma: no cover - abstract
+        """A new trial given the batch so far (``pending``), or None."""
+        raise NotImplementedError
+
+    def _with_liars(self, X, y, pending, lie):
+        """The history plus the batch so far, each pending trial scored ``lie``."""
+        if not pending:
+            return X, y
+        return (np.vstack([X] + [self.space.encode(p)[None, :] for p in pending]),
+                np.concatenate([y, np.full(len(pending), lie)]))
+
     def _fresh(self, params, batch_keys):
         key = self.space.key(params)
         return key not in self._seen and key not in batch_keys
@@ -77,9 +114,6 @@ class Strategy:
                     break
         return out
 
-    def _propose(self, n):  # pragma: no cover - abstract
-        raise NotImplementedError
-
     def _history(self):
         """Unit-box points and scores of the told trials; failures score worst."""
         X = np.array([self.space.encode(p) for p in self.params]).reshape(-1, len(self.space))
@@ -93,8 +127,7 @@ class Strategy:
 class RandomStrategy(Strategy):
     """Uniform random trials (on each dimension's scale), without repeats."""
 
-    def _propose(self, n):
-        return self._random_batch(n)
+    n_startup = math.inf
 
 
 def _truncnorm_logpdf(x, mu, sigma):
@@ -178,39 +211,18 @@ class TPEStrategy(Strategy):
         super().__init__(space, random_state)
         self.n_startup, self.n_candidates = n_startup, n_candidates
 
-    def _propose(self, n):
-        if len(self.params) < self.n_startup:
-            out = self._random_batch(min(n, self.n_startup - len(self.params)))
-            if len(out) == n:
-                return out
-            keys = {self.space.key(p) for p in out}
-            return out + self._model_batch(n - len(out), keys, list(out))
-        return self._model_batch(n, set(), [])
+    def _model(self):
+        return self._history()
 
-    def _model_batch(self, n, keys, pending):
-        X, y = self._history()
-        out = []
-        for _ in range(n):
-            # constant liar: pending picks count as the worst trials
-            liar = (y.min() if y.size else 0.0) - 1.0
-            Xl = np.vstack([X] + [self.space.encode(p)[None, :] for p in pending]) if pending \
-                else X
-            yl = np.concatenate([y, np.full(len(pending), liar)])
-            pick = None
-            for _ in range(10):
-                p = self._suggest(Xl, yl)
-                if self._fresh(p, keys):
-                    pick = p
-                    break
-            if pick is None:
-                fallback = self._random_batch(1, keys)
-                if not fallback:
-                    break
-                pick = fallback[0]
-            keys.add(self.space.key(pick))
-            out.append(pick)
-            pending.append(pick)
-        return out
+    def _propose_one(self, model, pending, keys):
+        X, y = model
+        # constant liar: the batch so far counts as the worst trials
+        Xl, yl = self._with_liars(X, y, pending, (y.min() if y.size else 0.0) - 1.0)
+        for _ in range(10):
+            p = self._suggest(Xl, yl)
+            if self._fresh(p, keys):
+                return p
+        return None
 
     def _suggest(self, X, y):
         n = len(y)
@@ -269,62 +281,45 @@ class GPStrategy(Strategy):
                 cols.append(np.where(np.isnan(v), 0.5, v))
         return np.column_stack(cols)
 
-    def _propose(self, n):
-        if len(self.params) < self.n_startup:
-            out = self._random_batch(min(n, self.n_startup - len(self.params)))
-            if len(out) == n:
-                return out
-            return out + self._model_batch(n - len(out), {self.space.key(p) for p in out},
-                                           list(out))
-        return self._model_batch(n, set(), [])
+    def _model(self):
+        # the kernel's hyperparameters are fitted once a batch; the liar points
+        # of the batch reuse them
+        X, y = self._history()
+        return {"X": X, "y": y, "kernel": None}
 
-    def _model_batch(self, n, keys, pending):
+    def _propose_one(self, model, pending, keys):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-        X, y = self._history()
-        out = []
-        kernel = None  # fitted once a batch; the liar points reuse its hyperparameters
-        for _ in range(n):
-            liar = (y.min() if y.size else 0.0)
-            U = np.vstack([X] + [self.space.encode(p)[None, :] for p in pending]) if pending else X
-            t = np.concatenate([y, np.full(len(pending), liar)])
-            pick = None
-            if len(t) >= 2:
-                F = self._features(U)
-                if kernel is None:
-                    prior = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
-                        length_scale=np.full(F.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2),
-                        nu=2.5) + WhiteKernel(1e-3, (1e-8, 1e-1))
-                    gp = GaussianProcessRegressor(prior, normalize_y=True, n_restarts_optimizer=1,
-                                                  random_state=int(self.rng.integers(2**31)))
-                else:
-                    gp = GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    gp.fit(F, t)
-                kernel = gp.kernel_
-                cands = self._candidates(U, t)
-                mu, sd = gp.predict(self._features(cands), return_std=True)
-                best = t.max()
-                sd = np.maximum(sd, 1e-12)
-                z = (mu - best - self.xi) / sd
-                ei = (mu - best - self.xi) * ndtr(z) + sd * norm.pdf(z)
-                for j in np.argsort(-ei, kind="stable")[:50]:
-                    p = self.space.decode(cands[j])
-                    if self._fresh(p, keys):
-                        pick = p
-                        break
-            if pick is None:
-                fallback = self._random_batch(1, keys)
-                if not fallback:
-                    break
-                pick = fallback[0]
-            keys.add(self.space.key(pick))
-            out.append(pick)
-            pending.append(pick)
-        return out
+        y = model["y"]
+        U, t = self._with_liars(model["X"], y, pending, y.min() if y.size else 0.0)
+        if len(t) < 2:
+            return None
+        F = self._features(U)
+        if model["kernel"] is None:
+            prior = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
+                length_scale=np.full(F.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2),
+                nu=2.5) + WhiteKernel(1e-3, (1e-8, 1e-1))
+            gp = GaussianProcessRegressor(prior, normalize_y=True, n_restarts_optimizer=1,
+                                          random_state=int(self.rng.integers(2**31)))
+        else:
+            gp = GaussianProcessRegressor(model["kernel"], normalize_y=True, optimizer=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gp.fit(F, t)
+        model["kernel"] = gp.kernel_
+        cands = self._candidates(U, t)
+        mu, sd = gp.predict(self._features(cands), return_std=True)
+        best = t.max()
+        sd = np.maximum(sd, 1e-12)
+        z = (mu - best - self.xi) / sd
+        ei = (mu - best - self.xi) * ndtr(z) + sd * norm.pdf(z)
+        for j in np.argsort(-ei, kind="stable")[:50]:
+            p = self.space.decode(cands[j])
+            if self._fresh(p, keys):
+                return p
+        return None
 
     def _candidates(self, U, t):
         """Random points of the box and small moves around the best trials."""
@@ -356,30 +351,23 @@ class EvolutionStrategy(Strategy):
         self.tournament_size = tournament_size
         self.mutation_rate, self.mutation_scale = mutation_rate, mutation_scale
 
-    def _propose(self, n):
-        if len(self.params) < self.population_size:
-            return self._random_batch(n)
+    @property
+    def n_startup(self):
+        return self.population_size
+
+    def _model(self):
         X, y = self._history()
-        pop = np.argsort(-y, kind="stable")[: self.population_size]
-        keys, out = set(), []
-        for _ in range(n):
-            pick = None
-            for _ in range(20):
-                a, b = self._tournament(pop, y), self._tournament(pop, y)
-                child = np.where(self.rng.uniform(size=X.shape[1]) < 0.5, X[a], X[b])
-                child = self._mutate(child)
-                p = self.space.decode(child)
-                if self._fresh(p, keys):
-                    pick = p
-                    break
-            if pick is None:
-                fallback = self._random_batch(1, keys)
-                if not fallback:
-                    break
-                pick = fallback[0]
-            keys.add(self.space.key(pick))
-            out.append(pick)
-        return out
+        return X, y, np.argsort(-y, kind="stable")[: self.population_size]
+
+    def _propose_one(self, model, pending, keys):
+        X, y, pop = model
+        for _ in range(20):
+            a, b = self._tournament(pop, y), self._tournament(pop, y)
+            child = np.where(self.rng.uniform(size=X.shape[1]) < 0.5, X[a], X[b])
+            p = self.space.decode(self._mutate(child))
+            if self._fresh(p, keys):
+                return p
+        return None
 
     def _tournament(self, pop, y):
         entrants = self.rng.choice(pop, size=min(self.tournament_size, len(pop)), replace=False)

@@ -47,6 +47,13 @@ def _params(search):
     return {n: [p.get(n) for p in r["params"]] for n in names}
 
 
+def _trials(search):
+    """pyplot, the optimised metric, its mean CV scores and the parameters."""
+    metric = _metric(search)
+    y = np.asarray(search.cv_results_[f"mean_test_{metric}"], dtype=float)
+    return _plt(), metric, y, _params(search)
+
+
 def _numeric_axis(values):
     """Values on a [0, 1] axis: numbers (log scale when they span decades and
     are positive), other values by their order of appearance. NaN where absent."""
@@ -95,12 +102,9 @@ def optimization_history(search):
 
 
 def param_importances(search, random_state=0):
-    plt = _plt()
     from sklearn.ensemble import RandomForestRegressor
 
-    metric = _metric(search)
-    y = np.asarray(search.cv_results_[f"mean_test_{metric}"], dtype=float)
-    params = _params(search)
+    plt, metric, y, params = _trials(search)
     names = [n for n in params if len({repr(v) for v in params[n]}) > 1]
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * max(1, len(names))))
     ok = np.isfinite(y)
@@ -120,10 +124,7 @@ def param_importances(search, random_state=0):
 
 
 def parallel_coordinates(search):
-    plt = _plt()
-    metric = _metric(search)
-    y = np.asarray(search.cv_results_[f"mean_test_{metric}"], dtype=float)
-    params = _params(search)
+    plt, metric, y, params = _trials(search)
     names = list(params)
     axes = np.column_stack([_numeric_axis(params[n])[0] for n in names]
                            + [_numeric_axis(list(y))[0]])
@@ -151,10 +152,7 @@ def parallel_coordinates(search):
 
 
 def param_scores(search):
-    plt = _plt()
-    metric = _metric(search)
-    y = np.asarray(search.cv_results_[f"mean_test_{metric}"], dtype=float)
-    params = _params(search)
+    plt, metric, y, params = _trials(search)
     names = [n for n in params if len({repr(v) for v in params[n]}) > 1] or list(params)
     fig, axs = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axs[0], names, strict=True):
