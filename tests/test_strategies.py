@@ -253,3 +253,21 @@ def test_optuna_sampler_drives_the_engine(digits):
     search = StrategySearchCV(SGDClassifier(max_iter=3, tol=None, random_state=0), strategy,
                               n_iter=6, n_points=3, cv=2).fit(X, y)
     assert len(search.cv_results_["params"]) == 6
+
+
+def test_trials_dataframe_and_progress_lines(digits, capsys):
+    pytest.importorskip("pandas")
+    X, y = digits
+    search = BayesSearchCV(SGDClassifier(max_iter=4, tol=None, random_state=0),
+                           {"alpha": Real(1e-6, 1e-1, log=True),
+                            "penalty": ["l2", "elasticnet"],
+                            "l1_ratio": Real(0.0, 1.0, when={"penalty": "elasticnet"})},
+                           n_iter=8, n_points=4, cv=2, random_state=0, verbose=1,
+                           pruner="halving", max_epochs=4, factor=2).fit(X, y)
+    frame = search.trials_dataframe()
+    assert list(frame["number"]) == list(range(8))
+    assert {"param_alpha", "mean_test_score", "status", "n_epochs"} <= set(frame.columns)
+    # l1_ratio is absent (None) exactly where the penalty is not elastic-net
+    assert list(frame["param_l1_ratio"].isna()) == list(frame["param_penalty"] == "l2")
+    err = capsys.readouterr().err  # not a terminal: log lines
+    assert "[sgdtune] 8/8 trials, best 0." in err

@@ -138,73 +138,92 @@ def _truncnorm_logpdf(x, mu, sigma):
     return norm.logpdf(z) - np.log(sigma)[None, :] - np.log(np.maximum(mass, 1e-300))[None, :]
 
 
-class _Parzen1D:
-    """A Parzen estimator on [0, 1]: truncated Gaussians at the observations,
-    each as wide as the larger gap to its neighbours, plus a wide prior."""
-
-    def __init__(self, values, prior_weight=1.0):
-        values = np.asarray(values, dtype=float)
-        mu = np.append(values, 0.5)
-        order = np.argsort(mu)
-        s = mu[order]
-        padded = np.concatenate([[0.0], s, [1.0]])
-        gaps = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
-        sigma = np.empty_like(mu)
-        sigma[order] = gaps
-        low = 1.0 / min(100.0, 1.0 + len(mu))
-        sigma = np.clip(sigma, low, 1.0)
-        sigma[-1] = 1.0  # the prior
-        w = np.append(np.ones(len(values)), prior_weight)
-        self.mu, self.sigma, self.w = mu, sigma, w / w.sum()
-
-    def sample(self, rng, m):
-        comp = rng.choice(len(self.mu), size=m, p=self.w)
-        out = np.empty(m)
-        for i, c in enumerate(comp):
-            for _ in range(100):
-                v = rng.normal(self.mu[c], self.sigma[c])
-                if 0.0 <= v <= 1.0:
-                    break
-            else:
-                v = rng.uniform()
-            out[i] = v
-        return out
-
-    def logpdf(self, x):
-        lp = _truncnorm_logpdf(np.asarray(x, dtype=float), self.mu, self.sigma)
-        return np.logaddexp.reduce(lp + np.log(self.w)[None, :], axis=1)
-
-
 def _choice_index(u, k):
     """Indices of categorical choices from their unit-box coordinates."""
     return np.minimum(k - 1, (np.asarray(u) * k).astype(int))
 
 
-class _Categorical1D:
-    """Smoothed frequencies of a categorical dimension's choices."""
+def _kernel_widths(mu):
+    """Widths of the Gaussians at observations mu (on [0, 1]): the larger gap
+    to a neighbour, the outermost ones measured inwards only, clipped to
+    [1 / min(100, n + 2), 1] (the "magic clip" of Bergstra et al.)."""
+    order = np.argsort(mu, kind="stable")
+    s = np.concatenate([[0.0], mu[order], [1.0]])
+    widths = np.maximum(s[1:-1] - s[:-2], s[2:] - s[1:-1])
+    if len(mu) >= 2:
+        widths[0] = s[2] - s[1]
+        widths[-1] = s[-2] - s[-3]
+    out = np.empty_like(widths)
+    out[order] = widths
+    return np.clip(out, 1.0 / min(100.0, len(mu) + 2.0), 1.0)
 
-    def __init__(self, indices, n_choices, prior_weight=1.0):
-        counts = np.bincount(np.asarray(indices, dtype=int), minlength=n_choices).astype(float)
-        counts += prior_weight / n_choices
-        self.p = counts / counts.sum()
 
-    def sample(self, rng, m):
-        return rng.choice(len(self.p), size=m, p=self.p)
+class _Parzen:
+    """A Parzen estimator on the unit box over some dimensions: one kernel per
+    observation (a product of a truncated Gaussian per numeric dimension and a
+    smoothed one-hot distribution per categorical one) plus a wide prior
+    kernel, all weighted equally. Sampling picks a kernel, then draws every
+    dimension from it, so the dimensions are modelled jointly."""
 
-    def logpdf(self, idx):
-        return np.log(self.p[np.asarray(idx, dtype=int)])
+    def __init__(self, obs, choices):
+        obs = np.asarray(obs, dtype=float).reshape(-1, len(choices))
+        m = obs.shape[0]
+        n_kernels = m + 1
+        self.choices = choices  # per dimension: 0 numeric, k categorical
+        self.log_w = np.full(n_kernels, -math.log(n_kernels))
+        self.mu, self.sigma, self.prob = {}, {}, {}
+        for d, k in enumerate(choices):
+            if k:
+                prob = np.full((n_kernels, k), 1.0 / n_kernels)
+                prob[np.arange(m), _choice_index(obs[:, d], k)] += 1.0
+                prob[m] = 1.0  # the prior: uniform
+                self.prob[d] = prob / prob.sum(axis=1, keepdims=True)
+            else:
+                self.mu[d] = np.append(obs[:, d], 0.5)
+                self.sigma[d] = np.append(_kernel_widths(obs[:, d]) if m else [], 1.0)
+
+    def sample(self, rng, n):
+        comp = rng.choice(len(self.log_w), size=n, p=np.exp(self.log_w))
+        out = np.empty((n, len(self.choices)))
+        for d, k in enumerate(self.choices):
+            if k:
+                cum = np.cumsum(self.prob[d][comp], axis=1)
+                idx = np.minimum(k - 1, (rng.uniform(size=(n, 1)) > cum).sum(axis=1))
+                out[:, d] = (idx + 0.5) / k
+                continue
+            mu, sigma = self.mu[d][comp], self.sigma[d][comp]
+            v = rng.normal(mu, sigma)
+            for _ in range(100):
+                bad = (v < 0.0) | (v > 1.0)
+                if not bad.any():
+                    break
+                v[bad] = rng.normal(mu[bad], sigma[bad])
+            bad = (v < 0.0) | (v > 1.0)
+            v[bad] = rng.uniform(size=int(bad.sum()))
+            out[:, d] = v
+        return out
+
+    def logpdf(self, x):
+        x = np.asarray(x, dtype=float).reshape(-1, len(self.choices))
+        lp = np.tile(self.log_w, (x.shape[0], 1))
+        for d, k in enumerate(self.choices):
+            if k:
+                lp += np.log(self.prob[d][:, _choice_index(x[:, d], k)].T)
+            else:
+                lp += _truncnorm_logpdf(x[:, d], self.mu[d], self.sigma[d])
+        return np.logaddexp.reduce(lp, axis=1)
 
 
 class TPEStrategy(Strategy):
     """Tree-structured Parzen estimator (Bergstra et al., 2011).
 
     After ``n_startup`` random trials, the told trials are split into the best
-    ``gamma(n) = min(ceil(0.1 n), 25)`` ("good") and the rest; each dimension
-    gets one density l(x) fitted on the good trials and one g(x) on the rest
-    (only trials where the dimension is active), and each new value is the one
-    of ``n_candidates`` draws from l with the largest l(x) / g(x). Dimensions
-    are modelled independently; conditional ones only from the trials where
-    they apply.
+    ``gamma(n) = min(ceil(0.1 n), 25)`` ("good") and the rest; a density l(x)
+    is fitted on the good trials and g(x) on the rest, and each new trial is
+    the one of ``n_candidates`` draws from l with the largest l(x) / g(x). The
+    dimensions without a condition are modelled jointly (one kernel per trial
+    over all of them, as in multivariate TPE); a conditional dimension is then
+    modelled on its own, from the trials where it applies.
     """
 
     def __init__(self, space, random_state=None, n_startup=10, n_candidates=24):
@@ -227,30 +246,35 @@ class TPEStrategy(Strategy):
     def _suggest(self, X, y):
         n = len(y)
         n_good = max(1, min(math.ceil(0.1 * n), 25))
-        order = np.argsort(-y, kind="stable")
         good = np.zeros(n, dtype=bool)
-        good[order[:n_good]] = True
-        params = {}
-        for i, name in enumerate(self.space.names):
+        good[np.argsort(-y, kind="stable")[:n_good]] = True
+        names = self.space.names
+        choices = [len(self.space.dims[name].choices)
+                   if isinstance(self.space.dims[name], Categorical) else 0 for name in names]
+        # the dimensions every trial has are modelled jointly ...
+        joint = [i for i, name in enumerate(names) if self.space.dims[name].when is None]
+        u = np.full(len(names), np.nan)
+        if joint:
+            u[joint] = self._pick(X[np.ix_(good, joint)], X[np.ix_(~good, joint)],
+                                  [choices[i] for i in joint])
+        # ... the conditional ones each on its own, from the trials that have it
+        params = self.space.decode(np.nan_to_num(u, nan=0.5))
+        params = {name: params[name] for i, name in enumerate(names) if i in joint}
+        for i, name in enumerate(names):
             dim = self.space.dims[name]
-            if not dim.active(params):
+            if i in joint or not dim.active(params):
                 continue
-            col = X[:, i]
-            known = ~np.isnan(col)
-            lo, hi = col[known & good], col[known & ~good]
-            if isinstance(dim, Categorical):
-                k = len(dim.choices)
-                l_est = _Categorical1D(_choice_index(lo, k), k)
-                g_est = _Categorical1D(_choice_index(hi, k), k)
-                cand = l_est.sample(self.rng, self.n_candidates)
-                best = cand[np.argmax(l_est.logpdf(cand) - g_est.logpdf(cand))]
-                params[name] = dim.choices[int(best)]
-            else:
-                l_est, g_est = _Parzen1D(lo), _Parzen1D(hi)
-                cand = l_est.sample(self.rng, self.n_candidates)
-                best = cand[np.argmax(l_est.logpdf(cand) - g_est.logpdf(cand))]
-                params[name] = dim.from_unit(float(best))
-        return params
+            known = ~np.isnan(X[:, i])
+            u[i] = self._pick(X[known & good, i], X[known & ~good, i], [choices[i]])[0]
+            params[name] = dim.from_unit(float(u[i]))
+        return self.space.decode(np.nan_to_num(u, nan=0.5))
+
+    def _pick(self, good, bad, choices):
+        """The candidate drawn from l (the good trials' density) with the largest
+        l(x) / g(x)."""
+        l_est, g_est = _Parzen(good, choices), _Parzen(bad, choices)
+        cand = l_est.sample(self.rng, self.n_candidates)
+        return cand[np.argmax(l_est.logpdf(cand) - g_est.logpdf(cand))]
 
 
 class GPStrategy(Strategy):
