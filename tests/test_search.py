@@ -156,7 +156,7 @@ def test_verbose_search_reports_progress(digits, capsys):
                  cv=3, verbose=1).fit(X, y)
     captured = capsys.readouterr()
     assert "Fitting 3 folds for each of 2 candidates, totalling 6 fits" in captured.out
-    assert "[sgdtune] search: 100.0% of" in captured.err
+    assert "[sgdtune] 2/2 trials, best 0." in captured.err
 
 
 def test_progress_callback_counts_every_epoch_and_can_stop():
