@@ -5,12 +5,12 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
-#include <memory>
-#include <type_traits>
-#include <unordered_set>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <type_traits>
+#include <unordered_set>
 #include <vector>
 
 #include "sgdtune/predict.hpp"

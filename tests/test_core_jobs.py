@@ -14,8 +14,9 @@ from numpy.testing import assert_array_equal
 from sgdtune import _core
 
 
-def _spec(alpha, loss="hinge", penalty="l2"):
+def _spec(alpha, loss="hinge", penalty="l2", average=0):
     s = _core.ColumnSpec()
+    s.average = average
     s.loss = _core.Loss.__members__[loss]
     s.penalty = _core.Penalty.__members__[penalty]
     s.alpha = alpha
@@ -32,12 +33,13 @@ def _options(seed=3, batch_size=4):
     return o
 
 
-def _job(y, rows, specs, d, options):
+def _job(y, rows, specs, d, options, averaging=False):
     k = len(specs)
     return _core.Job(
         y=y, sample_weight=None, train_idx=rows, val_idx=np.empty(0, np.int64),
-        coef=np.zeros((k, d)), intercept=np.zeros(k), avg_coef=None, avg_intercept=None,
-        specs=specs, options=options,
+        coef=np.zeros((k, d)), intercept=np.zeros(k),
+        avg_coef=np.zeros((k, d)) if averaging else None,
+        avg_intercept=np.zeros(k) if averaging else None, specs=specs, options=options,
     )
 
 
@@ -57,24 +59,31 @@ def _train(X, jobs, n_threads):
     return _core.train_dense(X, jobs, n_threads)
 
 
+@pytest.mark.parametrize("averaging", [False, True])
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("batch_size", [1, 4])
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
-def test_trials_fused_in_one_block_equal_trials_alone(data, n_threads, batch_size, sparse):
+def test_trials_fused_in_one_block_equal_trials_alone(data, n_threads, batch_size, sparse,
+                                                      averaging):
     X, y, folds = data
     if sparse:
         X = sp.csr_matrix(X * (np.abs(X) > 0.8))
-    alphas = [1e-4, 1e-3, 1e-2]
-    penalties = ["l2", "l1", "elasticnet"]
-    specs = [_spec(a, penalty=p) for a, p in zip(alphas, penalties, strict=True)]
-    fused = _job(y, folds[0], specs, X.shape[1], _options(batch_size=batch_size))
+    alphas = [1e-4, 1e-3, 1e-2, 1e-3]
+    penalties = ["l2", "l1", "elasticnet", "l1"]
+    # with averaging: from the start, from update 30, and not at all
+    averages = [1, 30, 0, 1] if averaging else [0, 0, 0, 0]
+    configs = list(zip(alphas, penalties, averages, strict=True))
+    specs = [_spec(a, penalty=p, average=m) for a, p, m in configs]
+    fused = _job(y, folds[0], specs, X.shape[1], _options(batch_size=batch_size), averaging)
     _train(X, [fused], n_threads)
-    for i, (a, p) in enumerate(zip(alphas, penalties, strict=True)):
-        alone = _job(y, folds[0], [_spec(a, penalty=p)], X.shape[1],
-                     _options(batch_size=batch_size))
+    for i, (a, p, m) in enumerate(configs):
+        alone = _job(y, folds[0], [_spec(a, penalty=p, average=m)], X.shape[1],
+                     _options(batch_size=batch_size), averaging)
         _train(X, [alone], 1)
         assert_array_equal(fused.coef[i], alone.coef[0])
         assert_array_equal(fused.intercept[i], alone.intercept[0])
+        if averaging:
+            assert_array_equal(fused.avg_coef[i], alone.avg_coef[0])
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 4])

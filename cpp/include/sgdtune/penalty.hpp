@@ -104,4 +104,52 @@ void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double 
         run(std::false_type{});
 }
 
+// The step of l1_step for every column of a dense block at once, row by row of
+// W (d x K, row-major), so that the loop over the K columns is contiguous and
+// vectorises (with AVX2; the build uses -fno-trapping-math so that the selects
+// below become blends, which changes no value). Column k takes part when
+// on[k] != 0, with scale s[k], total penalty u[k] and, where avg[k] != 0, the
+// averaged store updated with a[k]. The weights and averaged store of the
+// other columns are left exactly as they are (selects); their Q entries are
+// rewritten but keep their value when the caller passes s = 1, u = 0 for them
+// and they have no L1 term (their Q is zero and stays zero). Each weight gets
+// the arithmetic of l1_weight, so every column ends as column-by-column
+// l1_step calls leave it.
+template <class T, bool Averaging>
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline void l1_step_dense_block(T* __restrict W, T* __restrict Q, T* __restrict Z, std::int64_t d,
+                                std::int64_t K, const double* __restrict s, const double* __restrict inv_s,
+                                const double* __restrict u, const double* __restrict a,
+                                const double* __restrict on, const double* __restrict avg) {
+    for (std::int64_t j = 0; j < d; ++j) {
+        T* __restrict w_row = W + j * K;
+        T* __restrict q_row = Q + j * K;
+        T* __restrict z_row = Averaging ? Z + j * K : nullptr;
+        for (std::int64_t k = 0; k < K; ++k) {
+            // every load unconditional, so that the loop has no control flow
+            const T old_w = w_row[k];
+            const double v = static_cast<double>(old_w);
+            const double w = s[k] * v;
+            const double qv = static_cast<double>(q_row[k]);
+            const double shrunk = w - (u[k] + qv);
+            const double grown = w + (u[k] - qv);
+            const double pos = shrunk > 0.0 ? shrunk : 0.0;  // l1_weight's max(0, .)
+            const double neg = grown < 0.0 ? grown : 0.0;    // and min(0, .)
+            // pos >= +0 and neg <= +0 are never -0, so this sum is the select
+            const double nw = (w > 0.0 ? pos : 0.0) + (w < 0.0 ? neg : 0.0);
+            const T nv = static_cast<T>(nw * inv_s[k]);
+            q_row[k] = static_cast<T>(qv + (nw - w));
+            const bool take = on[k] != 0.0;
+            if constexpr (Averaging) {
+                const T old_z = z_row[k];
+                const T nz = old_z - static_cast<T>(a[k] * (static_cast<double>(nv) - v));
+                z_row[k] = avg[k] != 0.0 ? nz : old_z;  // avg[k] != 0 only where on[k] != 0
+            }
+            w_row[k] = take ? nv : old_w;
+        }
+    }
+}
+
 }  // namespace sgdtune

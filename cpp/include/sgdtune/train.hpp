@@ -70,16 +70,22 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
             throw std::invalid_argument("a job needs one column spec per model column");
         results[i].resize(static_cast<std::size_t>(jobs[i].model.K));
     }
+    // Resumable jobs: every check before any state changes, so that a refused
+    // call leaves them as they were.
+    for (const auto& job : jobs) {
+        const JobState<T>* st = job.state;
+        if (st == nullptr) continue;
+        if (st->broken) throw std::invalid_argument("this resumable job was interrupted or failed; it cannot go on");
+        if (st->started && static_cast<std::int64_t>(st->cols.size()) != job.model.K)
+            throw std::invalid_argument("a resumed job must keep its columns");
+    }
     for (const auto& job : jobs) {
         JobState<T>* st = job.state;
         if (st == nullptr) continue;
-        if (st->broken) throw std::invalid_argument("this resumable job was interrupted or failed; it cannot go on");
         if (!st->started) {
             bool l1 = false;
             for (const auto& spec : job.specs) l1 = l1 || has_l1(spec.penalty);
             st->allocate(job.model.K, job.model.d, job.model.avg_coef != nullptr, l1);
-        } else if (static_cast<std::int64_t>(st->cols.size()) != job.model.K) {
-            throw std::invalid_argument("a resumed job must keep its columns");
         }
         st->broken = true;  // until the call completes
     }

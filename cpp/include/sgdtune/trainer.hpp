@@ -168,7 +168,8 @@ namespace detail {
 template <class T, class Data>
 SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     const Data& X, const TrainData& td, Block<T>& block, const std::vector<ColumnSpec>& specs,
-    const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, std::int64_t k0) {
+    const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, std::int64_t k0,
+    bool avx2_body) {
     using detail::ColumnState;
     const std::int64_t K = block.K, d = block.d;
     if (static_cast<std::int64_t>(specs.size()) != K) throw std::invalid_argument("one spec per column");
@@ -268,6 +269,12 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         return 1.0 - num / tot;
     };
     std::vector<double> pval(K);
+    // Dense blocks: each step's L1 parameters per column, for one fused pass.
+    std::vector<double> l1_s(K, 1.0), l1_inv_s(K, 1.0), l1_u(K), l1_a(K), l1_on(K), l1_avg(K);
+    bool any_l1_step = false;
+    // The fused pass vectorises only with AVX2's blends; either way gives the
+    // same numbers.
+    const bool fused_l1 = K > 1 && avx2_body;
 
     auto diverge = [&](ColumnState& c, std::int64_t epoch) {
         c.active = false;
@@ -393,8 +400,18 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     T* Zk = avg_col ? block.Z.data() : nullptr;
                     const double s = block.scale[k], u = block.u[k], a = avg_col ? block.avg_a[k] : 0.0;
                     if constexpr (std::is_same_v<Data, DenseView<T>>) {
-                        l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
-                                static_cast<const std::int64_t*>(nullptr), d);
+                        if (!fused_l1) {  // one column at a time (contiguous when K == 1)
+                            l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
+                                    static_cast<const std::int64_t*>(nullptr), d);
+                        } else {  // all columns in one pass below
+                            l1_s[k] = s;
+                            l1_inv_s[k] = 1.0 / s;
+                            l1_u[k] = u;
+                            l1_a[k] = a;
+                            l1_on[k] = 1.0;
+                            l1_avg[k] = avg_col ? 1.0 : 0.0;
+                            any_l1_step = true;
+                        }
                     } else if (dedupe) {
                         l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a, touched.data(),
                                 static_cast<std::int64_t>(touched.size()));
@@ -405,6 +422,24 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     }
                 }
                 c.t += 1.0;
+            }
+            if (any_l1_step) {
+                if (block.averaging)
+                    l1_step_dense_block<T, true>(block.W.data(), block.Q.data(), block.Z.data(), d, K, l1_s.data(),
+                                                 l1_inv_s.data(), l1_u.data(), l1_a.data(), l1_on.data(),
+                                                 l1_avg.data());
+                else
+                    l1_step_dense_block<T, false>(block.W.data(), block.Q.data(), nullptr, d, K, l1_s.data(),
+                                                  l1_inv_s.data(), l1_u.data(), l1_a.data(), l1_on.data(),
+                                                  l1_avg.data());
+                // the next step's columns without it: s = 1, u = 0 leave them be
+                std::fill(l1_on.begin(), l1_on.end(), 0.0);
+                std::fill(l1_avg.begin(), l1_avg.end(), 0.0);
+                std::fill(l1_s.begin(), l1_s.end(), 1.0);
+                std::fill(l1_inv_s.begin(), l1_inv_s.end(), 1.0);
+                std::fill(l1_u.begin(), l1_u.end(), 0.0);
+                std::fill(l1_a.begin(), l1_a.end(), 0.0);
+                any_l1_step = false;
             }
         }
 
@@ -490,7 +525,7 @@ template <class T, class Data>
 __attribute__((target("avx2"))) std::vector<ColumnResult> train_block_avx2(
     const Data& X, const TrainData& td, Block<T>& block, const std::vector<ColumnSpec>& specs,
     const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, std::int64_t k0) {
-    return train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0);
+    return train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0, true);
 }
 #endif
 
@@ -529,7 +564,7 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
     if (isa_in_use()[0] == 'a')
         return detail::train_block_avx2<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0);
 #endif
-    return detail::train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0);
+    return detail::train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0, false);
 }
 
 }  // namespace sgdtune
