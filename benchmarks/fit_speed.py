@@ -91,7 +91,7 @@ from _common import (
     time_call,
     timed,
 )
-from numpy_sgd import SCHEDULES as NUMPY_SCHEDULES
+from numpy_sgd import SCHEDULES as NUMPY_SCHEDULES  # noqa: I001
 from numpy_sgd import NumpyMiniBatchSGD
 
 DATASETS = ("dense64", "dense32", "sparse64", "sparse32")

@@ -14,7 +14,9 @@ runs inside that process. Methods:
 * ``sgdtune-grid``, ``sgdtune-grid-b64``: sgdtune's GridSearchCV over its
   SGDClassifier at ``batch_size`` 1 and 64, ``n_jobs=2``;
 * ``sgdtune-random``: sgdtune's RandomizedSearchCV, 24 draws from the same
-  grid's values.
+  grid's values;
+* ``sgdtune-halving``: sgdtune's GridSearchCV with ``pruner="halving"`` (rungs
+  of 1, 3 and 10 epochs; survivors keep training instead of refitting).
 
 Printed: a markdown table of time, speed-up (``sklearn-grid time / time``),
 best CV score and its difference to scikit-learn's, and how far the process's
@@ -43,7 +45,8 @@ GRID = {
     "penalty": ["l2", "l1", "elasticnet"],
     "loss": ["log_loss", "hinge"],
 }
-METHODS = ["sklearn-grid", "sklearn-halving", "sgdtune-grid", "sgdtune-grid-b64", "sgdtune-random"]
+METHODS = ["sklearn-grid", "sklearn-halving", "sgdtune-grid", "sgdtune-grid-b64", "sgdtune-random",
+           "sgdtune-halving"]
 
 
 def _data(n_samples: int):
@@ -74,6 +77,9 @@ def _search(method: str):
     if method == "sgdtune-grid-b64":
         return sgdtune.GridSearchCV(sgdtune.SGDClassifier(batch_size=64, **common), GRID,
                                     cv=3, n_jobs=2)
+    if method == "sgdtune-halving":  # survivors train on; rungs of 1, 3 and 9 (+1) epochs
+        return sgdtune.GridSearchCV(sgdtune.SGDClassifier(**common), GRID, cv=3, n_jobs=2,
+                                    pruner="halving", min_epochs=1, max_epochs=10)
     if method == "sgdtune-random":
         return sgdtune.RandomizedSearchCV(sgdtune.SGDClassifier(**common), GRID, n_iter=24,
                                           cv=3, n_jobs=2, random_state=0)

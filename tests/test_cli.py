@@ -56,7 +56,7 @@ def test_usage_errors_exit_2(args, message):
 def test_help_lists_every_command():
     out = run("--help")
     assert out.returncode == 0
-    for command in ("demo", "tune", "show"):
+    for command in ("demo", "tune", "show", "bench"):
         assert command in out.stdout
         assert run(command, "--help").returncode == 0
 
@@ -129,3 +129,12 @@ def test_tune_reports_data_problems_in_one_line(shop_csv, tmp_path):
     assert out.returncode == 0, out.stderr
     out = run("show", str(shop_csv))
     assert out.returncode == 1 and "not an sgdtune storage file" in out.stderr
+
+
+def test_bench_prints_its_table():
+    out = run("bench", "--quick", "--repeats", "1", "--n-jobs", "1")
+    assert out.returncode == 0, out.stderr
+    assert "machine: memory read" in out.stdout
+    for task in ("batch_size=1, hinge + l2", "batch_size=64", "grid search, 24 configs"):
+        line = next(x for x in out.stdout.splitlines() if task in x)
+        assert line.count("|") == 7 and line.split("|")[5].strip().endswith("x")

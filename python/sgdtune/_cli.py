@@ -4,7 +4,8 @@
 hyperparameter search for an SGD classifier, its leaderboard, the test score of
 the refitted best model, and the time scikit-learn's GridSearchCV takes for the
 same search, measured in the same run. ``sgdtune tune`` tunes a model on a
-CSV or Parquet table; ``sgdtune show`` prints a stored search's leaderboard.
+CSV or Parquet table; ``sgdtune show`` prints a stored search's leaderboard;
+``sgdtune bench`` compares sgdtune with scikit-learn and NumPy on this machine.
 
 Exit codes: 0 success, 2 usage error (from argparse), 1 failure with a one-line
 reason (the traceback with ``--debug``).
@@ -319,6 +320,18 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from . import __version__
+    from ._bench import run
+
+    n = 20_000 if args.quick else args.n_samples
+    print(f"sgdtune {__version__} bench: {n} x 100 generated rows, medians of "
+          f"{args.repeats} runs, n_jobs={args.n_jobs}", flush=True)
+    run(n_samples=n, repeats=args.repeats, n_jobs=args.n_jobs, json_path=args.json,
+        out=lambda line: print(line, flush=True))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sgdtune",
@@ -388,6 +401,19 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("file", help="the SQLite storage file")
     show.add_argument("--top", type=int, default=10, help="leaderboard rows (default 10)")
     show.set_defaults(run=_show)
+
+    bench = sub.add_parser(
+        "bench", help="compare sgdtune with scikit-learn and a NumPy trainer here",
+        description="Measure this machine's memory and matrix-product speed, then sgdtune "
+        "against scikit-learn (per-row SGD, grid search) and a plain NumPy mini-batch "
+        "trainer on generated data, in one run; print a markdown table of speed-ups.")
+    bench.add_argument("--n-samples", type=int, default=50_000,
+                       help="rows of the generated data (default 50000)")
+    bench.add_argument("--repeats", type=int, default=3, help="runs per timing (default 3)")
+    bench.add_argument("--n-jobs", type=int, default=2, help="threads / processes (default 2)")
+    bench.add_argument("--quick", action="store_true", help="20000 rows")
+    bench.add_argument("--json", default=None, help="append one JSON line per measurement")
+    bench.set_defaults(run=_bench)
     return parser
 
 
@@ -395,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sgdtune`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    for name in ("cv", "max_iter", "top", "n_iter"):
+    for name in ("cv", "max_iter", "top", "n_iter", "repeats", "n_samples"):
         value = getattr(args, name, None)
         if value is not None and value < (2 if name == "cv" else 1):
             parser.error(f"--{name.replace('_', '-')} must be at least "
