@@ -129,3 +129,25 @@ def test_two_processes_share_one_search(tmp_path):
     assert sorted(n for n, _, _ in rows) == list(range(48))
     assert {s for _, _, s in rows} == {"done"}
     assert len({o for _, o, _ in rows}) == 2  # both processes trained trials
+
+
+def test_other_estimators_store_and_resume_too(tmp_path):
+    from sgdtune import BayesSearchCV
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True, as_frame=True)  # a DataFrame, fingerprinted too
+    kw = dict(n_iter=6, n_points=2, cv=3, random_state=0, n_jobs=2)
+    space = {"C": Real(1e-2, 10.0, log=True)}
+    plain = BayesSearchCV(LogisticRegression(max_iter=300), space, **kw).fit(X, y)
+    path = str(tmp_path / "lr.db")
+    stored = BayesSearchCV(LogisticRegression(max_iter=300), space, storage=path,
+                           **kw).fit(X, y)
+    again = BayesSearchCV(LogisticRegression(max_iter=300), space, storage=path,
+                          resume=True, **kw).fit(X, y)
+    assert_same_trials(stored.cv_results_, plain.cv_results_)
+    assert_same_trials(again.cv_results_, plain.cv_results_)
+    assert list(again.cv_results_["mean_fit_time"]) == list(stored.cv_results_["mean_fit_time"])
+    with pytest.raises(ValueError, match="different data"):
+        BayesSearchCV(LogisticRegression(max_iter=300), space, storage=path, resume=True,
+                      **kw).fit(X.iloc[:, :3], y)

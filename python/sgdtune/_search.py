@@ -152,6 +152,15 @@ def _threads_unless_configured(backend=None):
         yield
 
 
+def _routing_enabled():
+    try:
+        from sklearn import get_config
+
+        return bool(get_config().get("enable_metadata_routing", False))
+    except ImportError:  # pragma: no cover
+        return False
+
+
 def _stable_repr(value):
     """A repr that is the same in every run (no memory addresses)."""
     if hasattr(value, "get_params") and not isinstance(value, type):
@@ -247,15 +256,9 @@ class _CoreSearchMixin:
     """``fit`` through the compiled core for sgdtune estimators."""
 
     def _fast_path(self, params):
-        try:
-            from sklearn import get_config
-
-            routing = get_config().get("enable_metadata_routing", False)
-        except ImportError:  # pragma: no cover
-            routing = False
         return (
             _score is not None
-            and not routing
+            and not _routing_enabled()
             and type(self.estimator) in (SGDClassifier, SGDRegressor)
             and set(params) <= {"sample_weight", "groups"}
             and all(
@@ -281,20 +284,21 @@ class _CoreSearchMixin:
         -------
         self : object
         """
-        if not self._fast_path(params):
-            if getattr(self, "storage", None) is not None:
-                raise ValueError(
-                    "storage= needs an sgdtune SGDClassifier or SGDRegressor as the "
-                    f"estimator, got {type(self.estimator).__name__}"
-                )
+        generic = not self._fast_path(params)
+        if generic:
             if getattr(self, "pruner", None) is not None:
                 raise ValueError(
                     f"pruner={self.pruner!r} needs an sgdtune SGDClassifier or SGDRegressor "
                     "as the estimator (pruned trials continue training inside the core), "
                     f"got {type(self.estimator).__name__}"
                 )
-            with _threads_unless_configured(getattr(self, "backend", None)):
-                return super().fit(X, y, **params)
+            if getattr(self, "storage", None) is None or _score is None or _routing_enabled():
+                if getattr(self, "storage", None) is not None:
+                    raise ValueError("storage= does not work with metadata routing enabled")
+                with _threads_unless_configured(getattr(self, "backend", None)):
+                    return super().fit(X, y, **params)
+            # Another estimator with storage: scikit-learn's fit-and-score per
+            # (candidate, split) in threads, under this class's driver.
         self._validate_params()
         scorers, refit_metric = self._get_scorers()
         X, y = indexable(X, y)
@@ -314,11 +318,18 @@ class _CoreSearchMixin:
                 f"Expected {self.n_splits_} splits, got {len(splits)}"
             )
         base_estimator = clone(self.estimator)
-        # The core wants validated arrays; validate once, as fit would.
-        X_checked, y_checked = clone(base_estimator)._validate_X_y(X, y, reset=True)
-        context = _Context(self, base_estimator, splits, X_checked, np.asarray(y_checked),
+        if generic:
+            X_checked, y_checked = X, y
+        else:  # the core wants validated arrays; validate once, as fit would
+            X_checked, y_checked = clone(base_estimator)._validate_X_y(X, y, reset=True)
+            y_checked = np.asarray(y_checked)
+        context = _Context(self, base_estimator, splits, X_checked, y_checked,
                            sample_weight, score_weights, scorers,
                            refit_metric if isinstance(refit_metric, str) else "score")
+        if generic:
+            context.fit_params = params
+            context.score_params = ({"sample_weight": score_weights}
+                                    if score_weights is not None else {})
         self.history_ = []
         self._progress = _Progress(self.verbose > 0)
         if isinstance(self, _StrategySearch):
@@ -533,6 +544,8 @@ class _CoreSearchMixin:
                           for p in candidate_params]
             return self._evaluate_pruned(ctx, estimators, offset)
         client = _dask_client(getattr(self, "backend", None))
+        if ctx.fit_params is not None:  # not an sgdtune estimator
+            return _fit_score_generic(ctx, candidate_params, client is not None), {}
         if client is not None:
             return _fit_score_on_dask(client, ctx, candidate_params), {}
         return _fit_score(ctx, candidate_params,
@@ -621,6 +634,27 @@ class _Context:
         self.scorers, self.refit_metric = scorers, refit_metric
         self.n_jobs, self.error_score = search.n_jobs, search.error_score
         self.return_train_score = search.return_train_score
+        self.fit_params = self.score_params = None  # set for other estimators
+
+
+def _fit_score_generic(ctx, candidate_params, on_dask=False):
+    """Another estimator's (candidate, split) fits: scikit-learn's own fit and
+    score, in a pool of threads (or on dask)."""
+    from joblib import Parallel, delayed, parallel_config
+    from sklearn.model_selection._validation import _fit_and_score
+
+    accepted = inspect.signature(_fit_and_score).parameters
+    kw = {"scorer": ctx.scorers, "fit_params": ctx.fit_params,
+          "score_params": ctx.score_params, "return_train_score": ctx.return_train_score,
+          "return_n_test_samples": True, "return_times": True, "return_parameters": False,
+          "error_score": ctx.error_score, "verbose": 0}
+    kw = {k: v for k, v in kw.items() if k in accepted}
+    pairs = [(p, train, test) for p in candidate_params for train, test in ctx.splits]
+    with parallel_config(backend="dask" if on_dask else "threading"):
+        return Parallel(n_jobs=ctx.n_jobs)(
+            delayed(_fit_and_score)(clone(ctx.base), ctx.X, ctx.y, train=train, test=test,
+                                    parameters=p, **kw)
+            for p, train, test in pairs)
 
 
 def _fit_score(ctx, candidate_params, progress=None):
@@ -760,8 +794,9 @@ _PRUNER_DOC = """
     storage : str, path or None, default=None
         A SQLite file (a path or 'sqlite:///path') where every finished trial is
         committed as it ends, with the search's definition and a fingerprint of
-        the data (sgdtune estimators only). A killed search loses only the
-        trials in flight; processes given the same file share the search.
+        the data. A killed search loses only the trials in flight; processes
+        given the same file share the search. Works with any estimator (other
+        than sgdtune's, each trial is scikit-learn's fit-and-score, in threads).
     resume : bool, default=False
         Continue the search stored in ``storage``: its finished trials are not
         run again, and the result is that of an uninterrupted run. A stored

@@ -67,22 +67,34 @@ def storage_path(storage):
     return storage
 
 
+def _digest(h, a):
+    """Feed an array-like's values into a hash (pandas objects by their values
+    and column names, object arrays by their repr)."""
+    if hasattr(a, "iloc"):  # pandas
+        import pandas as pd
+
+        h.update(pd.util.hash_pandas_object(a, index=False).to_numpy().tobytes())
+        h.update(repr(list(getattr(a, "columns", [getattr(a, "name", None)]))).encode())
+        return
+    if sp.issparse(a):
+        a = a.tocsr()
+        for part in (a.data, a.indices, a.indptr):
+            h.update(np.ascontiguousarray(part).tobytes())
+        return
+    arr = np.asarray(a)
+    h.update(repr(arr.tolist()).encode() if arr.dtype == object
+             else np.ascontiguousarray(arr).tobytes())
+
+
 def data_fingerprint(X, y, sample_weight=None):
     """Shape, dtype and a SHA-256 of X, y (and the sample weights)."""
     h = hashlib.sha256()
-    if sp.issparse(X):
-        X = X.tocsr()
-        for a in (X.data, X.indices, X.indptr):
-            h.update(np.ascontiguousarray(a).tobytes())
-        kind = "csr"
-    else:
-        h.update(np.ascontiguousarray(X).tobytes())
-        kind = "dense"
-    y = np.asarray(y)
-    h.update(y.astype(str).tobytes() if y.dtype == object else y.tobytes())
-    if sample_weight is not None:
-        h.update(np.asarray(sample_weight, dtype=np.float64).tobytes())
-    return json.dumps({"kind": kind, "shape": list(X.shape), "dtype": str(X.dtype),
+    for part in (X, y) + ((np.asarray(sample_weight, dtype=np.float64),)
+                          if sample_weight is not None else ()):
+        _digest(h, part)
+    kind = "csr" if sp.issparse(X) else "frame" if hasattr(X, "iloc") else "dense"
+    dtype = str(getattr(X, "dtype", "mixed")) if not hasattr(X, "dtypes") else "frame"
+    return json.dumps({"kind": kind, "shape": list(np.shape(X)), "dtype": dtype,
                        "sha256": h.hexdigest()})
 
 
