@@ -175,6 +175,10 @@ def test_halving_keeps_the_best_and_trains_them_on_exactly(digits):
         key = f"split{s}_test_score"
         assert r[key][best] == f[key][best]
     assert pruned.best_estimator_.n_iter_ == 9
+    # every candidate's learning curve: its mean score after each epoch it trained
+    for curve, epochs in zip(r["learning_curve"], r["n_epochs"], strict=True):
+        assert [e for e, _ in curve] == list(range(1, epochs + 1))
+    assert r["learning_curve"][best][-1][1] == r["mean_test_score"][best]
 
 
 def test_hyperband_spreads_candidates_over_brackets(digits):

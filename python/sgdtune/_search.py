@@ -18,7 +18,8 @@ batch of candidates in rungs of epochs and keeps training only the best
 
 ``cv_results_`` holds scikit-learn's keys and values plus ``status`` ('ok',
 'diverged', 'error' or 'pruned'), ``error`` (the first failed fold's reason,
-else '') and, with a pruner, ``n_epochs`` (epochs each candidate trained).
+else '') and, with a pruner, ``n_epochs`` (epochs each candidate trained) and
+``learning_curve`` (its [epochs, mean CV score] after every epoch).
 ``fit_time`` of a (candidate, fold) pair is its share of the core calls that
 trained it, since trials share their passes over the data.
 """
@@ -416,6 +417,8 @@ class _CoreSearchMixin:
         return self
 
     def _format_results(self, candidate_params, n_splits, out, more_results=None):
+        more_results = dict(more_results or {})
+        curves = more_results.pop("learning_curve", None)  # ragged: added below
         results = super()._format_results(candidate_params, n_splits, out, more_results)
         # Each trial's failure, if any: the first failed split's reason.
         reasons = []
@@ -430,6 +433,9 @@ class _CoreSearchMixin:
         else:
             results["status"] = np.asarray(results["status"], dtype=object)
         results["error"] = np.array(reasons, dtype=object)
+        if curves is not None:
+            results["learning_curve"] = np.empty(len(candidate_params), dtype=object)
+            results["learning_curve"][:] = [list(c) for c in curves]
         if "n_epochs" in results:
             # A pruned trial ranks below every trial that trained longer.
             epochs = np.asarray(results["n_epochs"], dtype=float)
@@ -572,7 +578,12 @@ class _CoreSearchMixin:
         live = [c for c in range(n) if c not in failed]
         scored, epochs_of, pruned = {}, np.zeros(n, dtype=np.int64), set()
         done = 0
-        checkpoints = sorted({e for rungs in brackets for e in rungs})
+        # Score after every epoch (up to 100 epochs; beyond, at ~50 points spread
+        # geometrically) for the learning curves; prune at the rungs only.
+        curve = (range(1, max_epochs + 1) if max_epochs <= 100 else
+                 np.unique(np.geomspace(1, max_epochs, 50).round().astype(int)).tolist())
+        checkpoints = sorted({e for rungs in brackets for e in rungs} | set(curve))
+        curves = [[] for _ in range(n)]
         for checkpoint in checkpoints:
             if not live:
                 break
@@ -594,6 +605,7 @@ class _CoreSearchMixin:
                                     for s in range(n_splits)])
                 self.history_.append({"candidate": offset + c, "epochs": checkpoint,
                                       "score": float(means[c])})
+                curves[c].append([int(checkpoint), float(means[c])])
             for b, rungs in enumerate(brackets):
                 members = [c for c in live if bracket_of[c] == b]
                 if not members or checkpoint not in rungs:
@@ -621,7 +633,7 @@ class _CoreSearchMixin:
                 out.append(_result(ctx, model, scored.get((c, s)), share,
                                    len(ctx.splits[s][1])))
             status.append("pruned" if c in pruned else _status(first_error))
-        return out, {"status": status, "n_epochs": list(epochs_of)}
+        return out, {"status": status, "n_epochs": list(epochs_of), "learning_curve": curves}
 
 
 class _Context:
@@ -783,8 +795,10 @@ _PRUNER_DOC = """
         for ``factor`` times as many epochs, up to ``max_epochs``. 'hyperband'
         spreads a batch over Hyperband's brackets, from aggressive halving to
         none. Trials that stopped early rank below those that trained longer;
-        ``cv_results_['n_epochs']`` and ``history_`` (one record per candidate
-        and rung) show how far each went.
+        ``cv_results_['n_epochs']`` shows how far each went, and
+        ``cv_results_['learning_curve']`` (and ``history_``, one record per
+        candidate and scoring) its mean CV score after every epoch (for more
+        than 100 epochs, at about 50 points spread geometrically).
     min_epochs : int, default=1
         Epochs of the first rung.
     max_epochs : int or None, default=None
@@ -1024,8 +1038,8 @@ _SEARCH_ATTRIBUTES = """
     strategy_ : object
         The strategy after the search (its told history).
     history_ : list of dict
-        With a pruner: one record per candidate and rung (candidate index,
-        epochs, mean score)."""
+        With a pruner: one record per candidate and scoring (candidate index,
+        epochs, mean score), after every epoch."""
 
 
 class BayesSearchCV(_StrategySearch):

@@ -10,8 +10,8 @@ scikit-learn's) and returns a matplotlib Figure:
 * ``parallel_coordinates``: every trial as a line across its parameters,
   coloured by score;
 * ``param_scores``: the score against each parameter;
-* ``learning_curves``: with a pruner, each trial's score at every rung, so it
-  shows where pruning cut trials.
+* ``learning_curves``: with a pruner, each trial's score after every epoch, so
+  it shows where pruning cut trials.
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def learning_curves(search):
     history = getattr(search, "history_", None) or []
     fig, ax = plt.subplots(figsize=(7, 4))
     if not history:
-        ax.text(0.5, 0.5, "no per-rung history (search without a pruner)", ha="center",
+        ax.text(0.5, 0.5, "no per-epoch history (search without a pruner)", ha="center",
                 va="center")
     else:
         final = {}
@@ -196,7 +196,9 @@ def learning_curves(search):
             ax.plot(e, s, "-o", ms=3, lw=1.2 if full else 0.8, alpha=0.9 if full else 0.35,
                     color="C3" if full else "C0")
         ax.set_xscale("log")
-        ticks = sorted({h["epochs"] for h in history})
+        top_epoch = max(h["epochs"] for h in history)
+        ticks = [t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 5000)
+                 if t <= top_epoch]
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.minorticks_off()
         ax.set_xlabel("epochs trained")
@@ -204,7 +206,7 @@ def learning_curves(search):
         ax.plot([], [], "-", color="C3", label="trained to the last rung")
         ax.plot([], [], "-", color="C0", alpha=0.5, label="pruned")
         ax.legend(loc="lower right")
-    ax.set_title("Learning curves (score at each rung)")
+    ax.set_title("Learning curves (mean CV score after each epoch)")
     fig.tight_layout()
     return fig
 
