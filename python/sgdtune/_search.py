@@ -10,7 +10,9 @@ are scored from their decision values, computed for all of them in one pass
 over the fold's rows (no copy of the fold; see ``_scoring``).
 
 Any other estimator (a pipeline, another model) takes scikit-learn's own path,
-run by a pool of threads (unless a joblib backend such as dask is configured).
+run by a pool of threads (unless a joblib backend such as dask is configured);
+with ``storage=`` its trials run under this module's driver, each by
+scikit-learn's fit-and-score, in threads.
 
 Every search may prune: ``pruner="halving"`` or ``"hyperband"`` trains each
 batch of candidates in rungs of epochs and keeps training only the best
@@ -104,15 +106,15 @@ class _Progress:
         self.done += n
         if np.isfinite(best) and not (best <= self.best):
             self.best = best
-        self._show(self.done, final=False, force=True)
+        self._show(self.done, final=False)
 
     def close(self):
         if self.enabled:
-            self._show(self.done, final=True, force=True)
+            self._show(self.done, final=True)
             if self._bar is not None:
                 self._bar.close()
 
-    def _show(self, done, final, force=False):
+    def _show(self, done, final):
         total = max(self.total or 0, self.done, 1)
         if self._bar is not None:
             self._bar.total = total
@@ -122,7 +124,7 @@ class _Progress:
             self._bar.refresh()
             return
         now = time.perf_counter()
-        if not (final or (force and now - self._last >= 1.0) or now - self._last >= 1.0):
+        if not final and now - self._last < 1.0:
             return
         self._last = now
         elapsed = now - self._start
@@ -172,6 +174,10 @@ def _stable_repr(value):
     if isinstance(value, (list, tuple)):
         inner = ", ".join(_stable_repr(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if hasattr(value, "dist") and hasattr(value, "args") and hasattr(value, "kwds"):
+        # a frozen scipy.stats distribution
+        name = getattr(value.dist, "name", type(value.dist).__name__)
+        return f"{name}({_stable_repr(list(value.args))}, {_stable_repr(value.kwds)})"
     if callable(value) and hasattr(value, "__qualname__"):
         return f"{getattr(value, '__module__', '?')}.{value.__qualname__}"
     if type(value).__repr__ is object.__repr__:
