@@ -132,6 +132,17 @@ class TrialStorage:
         self.owner, self.host, self.pid = uuid.uuid4().hex, socket.gethostname(), os.getpid()
         self.lease = lease
         self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            self._open(definition, fingerprint, resume)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ValueError(f"{self.path!r} is not an sgdtune storage file: {exc}") from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open(self, definition, fingerprint, resume):
+        # WAL: a committed trial survives a killed process; readers do not block
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)

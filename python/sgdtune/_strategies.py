@@ -65,7 +65,7 @@ class Strategy:
     n_startup = 0  # random trials before a model proposes
 
     def _propose(self, n):
-        """n new trials: random ones until ``n_startup`` are told or asked, then
+        """n new trials: random ones until ``n_startup`` trials are told, then
         ``_propose_one`` (which sees the batch so far) for each of the others;
         a random trial where it finds nothing new."""
         keys: set = set()
