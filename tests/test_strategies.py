@@ -275,3 +275,20 @@ def test_trials_dataframe_and_progress_lines(digits, capsys):
     assert list(frame["param_l1_ratio"].isna()) == list(frame["param_penalty"] == "l2")
     err = capsys.readouterr().err  # not a terminal: log lines
     assert "[sgdtune] 8/8 trials, best 0." in err
+
+
+def test_curves_without_pruning_record_every_epoch_and_stop_at_tol(digits):
+    X, y = digits
+    grid = {"alpha": [1e-4, 1e-2]}
+    est = SGDClassifier(max_iter=40, tol=1e-3, n_iter_no_change=2, random_state=0)
+    curved = GridSearchCV(est, grid, cv=2, curves=True).fit(X, y)
+    plain = GridSearchCV(est, grid, cv=2).fit(X, y)
+    r, p = curved.cv_results_, plain.cv_results_
+    assert_array_equal(r["mean_test_score"], p["mean_test_score"])  # the same models
+    assert list(r["rank_test_score"]) == list(p["rank_test_score"])
+    for c, curve in enumerate(r["learning_curve"]):
+        epochs = [e for e, _ in curve]
+        # every epoch until the trial stopped by itself (before max_iter)
+        assert epochs == list(range(1, epochs[-1] + 1)) and epochs[-1] < 40
+        assert epochs[-1] == r["n_epochs"][c] and curve[-1][1] == r["mean_test_score"][c]
+    assert set(r["status"]) == {"ok"}

@@ -49,15 +49,16 @@ def _demo(args: argparse.Namespace) -> int:
           flush=True)
     estimator = {"max_iter": args.max_iter, "tol": None, "random_state": args.seed}
 
-    def timed_search(search_class, estimator_class):
+    def timed_search(search_class, estimator_class, **kw):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             start = time.perf_counter()
             search = search_class(estimator_class(**estimator), grid, cv=args.cv,
-                                  n_jobs=args.n_jobs).fit(X_train, y_train)
+                                  n_jobs=args.n_jobs, **kw).fit(X_train, y_train)
             return search, time.perf_counter() - start
 
-    search, ours = timed_search(GridSearchCV, SGDClassifier)
+    # verbose=1: a progress bar on a terminal (log lines otherwise)
+    search, ours = timed_search(GridSearchCV, SGDClassifier, verbose=1)
 
     results = search.cv_results_
     order = np.argsort(results["rank_test_score"], kind="stable")[: args.top]
@@ -267,9 +268,12 @@ def _print_leaderboard(frame, top):
     metric = next(c for c in frame.columns if c.startswith("mean_test_"))
     params = [c for c in frame.columns if c.startswith("param_")]
     ok = frame[frame["status"] != "error"] if "status" in frame else frame
-    # trials that trained longer first (a pruned trial's score is an early one)
-    keys = (["n_epochs"] if "n_epochs" in ok else []) + [metric]
-    order = ok.sort_values(keys, ascending=False, kind="stable").head(top)
+    # pruned trials last (their scores are early ones), the longest trained first
+    ok = ok.assign(_pruned=ok["status"] == "pruned" if "status" in ok else False,
+                   _epochs=ok["n_epochs"].where(ok["status"] == "pruned", 0)
+                   if "n_epochs" in ok and "status" in ok else 0)
+    order = ok.sort_values(["_pruned", "_epochs", metric], ascending=[True, False, False],
+                           kind="stable").head(top)
     print(f"\nTop {len(order)} of {len(frame)} trials ({metric[len('mean_test_'):]}):")
     header = f"{'trial':>5}  {'score':>8}  {'status':<8}  " + "  ".join(
         p[len('param_'):] for p in params)

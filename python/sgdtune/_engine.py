@@ -193,6 +193,20 @@ class FoldFits:
                     self.fitted[i][f] = exc
         return self
 
+    def converged(self, i):
+        """Whether estimator i has stopped on its own on every fold (its
+        stopping criterion, or divergence): more epochs would not change it."""
+        if not self.resumable:
+            raise ValueError("only resumable fits keep the state of their columns")
+        for block, spans in self._blocks:
+            if block.epochs_done == 0:
+                continue
+            active = block.active
+            for j, _, _, _, first, last in spans:
+                if j == i and any(active[first:last]):
+                    return False
+        return True
+
     def stop(self, i):
         """Stop training estimator i on every fold (resumable fits only)."""
         if not self.resumable:

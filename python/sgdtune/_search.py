@@ -209,6 +209,7 @@ _PRUNER_CONSTRAINTS = {
     "storage": [str, os.PathLike, None],
     "resume": ["boolean"],
     "backend": [StrOptions({"local", "dask"}), None],
+    "curves": ["boolean"],
 }
 
 
@@ -293,6 +294,9 @@ class _CoreSearchMixin:
         """
         generic = not self._fast_path(params)
         if generic:
+            if getattr(self, "curves", False):
+                raise ValueError("curves=True needs an sgdtune SGDClassifier or SGDRegressor "
+                                 f"as the estimator, got {type(self.estimator).__name__}")
             if getattr(self, "pruner", None) is not None:
                 raise ValueError(
                     f"pruner={self.pruner!r} needs an sgdtune SGDClassifier or SGDRegressor "
@@ -442,17 +446,19 @@ class _CoreSearchMixin:
         if curves is not None:
             results["learning_curve"] = np.empty(len(candidate_params), dtype=object)
             results["learning_curve"][:] = [list(c) for c in curves]
-        if "n_epochs" in results:
-            # A pruned trial ranks below every trial that trained longer.
-            epochs = np.asarray(results["n_epochs"], dtype=float)
+        if "status" in (more_results or {}) and "pruned" in list(more_results["status"]):
+            # A pruned trial ranks below every trial that was not pruned, and
+            # below pruned ones that trained longer (its score is an early one).
+            pruned = np.asarray(more_results["status"], dtype=object) == "pruned"
+            epochs = np.where(pruned, np.asarray(more_results["n_epochs"], dtype=float), 0.0)
             for key in [k for k in results if k.startswith("rank_test_")]:
                 mean = np.asarray(results["mean_test_" + key[len("rank_test_"):]], dtype=float)
                 filled = np.where(np.isnan(mean), -np.inf, mean)
-                order = np.lexsort((-filled, -epochs))
+                order = np.lexsort((-filled, -epochs, pruned))
                 rank = np.empty(len(mean), dtype=np.int32)
                 prev, r = None, 0
                 for pos, idx in enumerate(order):
-                    key_now = (epochs[idx], filled[idx])
+                    key_now = (pruned[idx], epochs[idx], filled[idx])
                     if key_now != prev:
                         r, prev = pos + 1, key_now
                     rank[idx] = r
@@ -505,7 +511,7 @@ class _CoreSearchMixin:
         numbers = [offset + i for i in range(n)]
         keys = [params_key(p) for p in params]
         stored = store.finished(numbers, keys)
-        if getattr(self, "pruner", None) is not None:
+        if self._epoch_by_epoch():
             # a pruned batch is one unit: its rungs compare all its candidates
             if len(stored) == n:
                 out = [o for i in range(n) for o in stored[numbers[i]]["splits"]]
@@ -548,10 +554,14 @@ class _CoreSearchMixin:
 
     # -- evaluation of a batch of candidates ------------------------------
 
+    def _epoch_by_epoch(self):
+        """Whether batches train epoch by epoch (pruning or learning curves)."""
+        return getattr(self, "pruner", None) is not None or bool(getattr(self, "curves", False))
+
     def _evaluate(self, ctx, candidate_params, offset):
         """Fit and score a batch; returns scikit-learn's per-(candidate, split)
         result dicts, candidate by candidate, and extra per-candidate columns."""
-        if getattr(self, "pruner", None) is not None:
+        if self._epoch_by_epoch():
             estimators = [clone(ctx.base).set_params(**clone(p, safe=False))
                           for p in candidate_params]
             return self._evaluate_pruned(ctx, estimators, offset)
@@ -572,7 +582,9 @@ class _CoreSearchMixin:
         if self.min_epochs > max_epochs:
             raise ValueError(f"min_epochs={self.min_epochs} must be <= max_epochs={max_epochs}")
         brackets, s_max = _bracket_rungs(self.min_epochs, max_epochs, self.factor)
-        if self.pruner == "halving":
+        if self.pruner is None:  # curves only: one bracket that prunes nothing
+            brackets, counts = [[max_epochs]], np.array([n])
+        elif self.pruner == "halving":
             brackets, counts = brackets[:1], np.array([n])
         else:
             counts = _split_among_brackets(n, s_max, self.factor)
@@ -604,6 +616,8 @@ class _CoreSearchMixin:
                     live.remove(c)
                     fits.stop(c)
             scored.update(_score(ctx, fits, live))
+            # trials that stopped on their own (tol) are scored once more, then done
+            finished = {c for c in live if fits.converged(c)}
             means = {}
             for c in live:
                 epochs_of[c] = checkpoint
@@ -612,6 +626,7 @@ class _CoreSearchMixin:
                 self.history_.append({"candidate": offset + c, "epochs": checkpoint,
                                       "score": float(means[c])})
                 curves[c].append([int(checkpoint), float(means[c])])
+            live = [c for c in live if c not in finished]
             for b, rungs in enumerate(brackets):
                 members = [c for c in live if bracket_of[c] == b]
                 if not members or checkpoint not in rungs:
@@ -811,6 +826,11 @@ _PRUNER_DOC = """
         Epochs of the last rung; None: the estimator's ``max_iter``.
     factor : int, default=3
         Rung-to-rung growth of epochs, and the inverse share of survivors.
+    curves : bool, default=False
+        Without a pruner too, train epoch by epoch and keep every trial's
+        learning curve (``cv_results_['learning_curve']``, ``history_``, and in
+        ``storage``); it costs a scoring pass over the folds per epoch. Trials
+        that stop on their own (``tol``) end there. sgdtune estimators only.
     storage : str, path or None, default=None
         A SQLite file (a path or 'sqlite:///path') where every finished trial is
         committed as it ends, with the search's definition and a fingerprint of
@@ -863,7 +883,7 @@ class GridSearchCV(_CoreSearchMixin, _ms.GridSearchCV):
     def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None, refit=True,
                  cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
                  return_train_score=False, pruner=None, min_epochs=1, max_epochs=None,
-                 factor=3, storage=None, resume=False, backend=None):
+                 factor=3, storage=None, resume=False, backend=None, curves=False):
         _init_search(self, locals())
 
     def _run_search(self, evaluate_candidates):
@@ -893,7 +913,7 @@ class RandomizedSearchCV(_CoreSearchMixin, _ms.RandomizedSearchCV):
                  n_jobs=None, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
                  random_state=None, error_score=np.nan, return_train_score=False,
                  pruner=None, min_epochs=1, max_epochs=None, factor=3,
-                 storage=None, resume=False, backend=None):
+                 storage=None, resume=False, backend=None, curves=False):
         _init_search(self, locals())
 
     def _run_search(self, evaluate_candidates):
@@ -1088,7 +1108,7 @@ class BayesSearchCV(_StrategySearch):
                  scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
                  pruner=None, min_epochs=1, max_epochs=None, factor=3,
-                 storage=None, resume=False, backend=None):
+                 storage=None, resume=False, backend=None, curves=False):
         _init_search(self, locals())
 
     def _make_strategy(self):
@@ -1134,7 +1154,7 @@ class EvolutionarySearchCV(_StrategySearch):
                  random_state=None, scoring=None, n_jobs=None, refit=True, cv=None,
                  verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
                  return_train_score=False, pruner=None, min_epochs=1, max_epochs=None,
-                 factor=3, storage=None, resume=False, backend=None):
+                 factor=3, storage=None, resume=False, backend=None, curves=False):
         _init_search(self, locals())
 
     @property
@@ -1179,7 +1199,7 @@ class StrategySearchCV(_StrategySearch):
                  callbacks=None, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False,
                  pruner=None, min_epochs=1, max_epochs=None, factor=3,
-                 storage=None, resume=False, backend=None):
+                 storage=None, resume=False, backend=None, curves=False):
         _init_search(self, locals())
 
     def _make_strategy(self):

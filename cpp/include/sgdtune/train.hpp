@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -117,7 +119,9 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
         return results;
     }
     std::atomic<std::size_t> next{0};
-    std::atomic<std::size_t> running{workers};
+    std::size_t running = workers;  // guarded by done_mutex
+    std::mutex done_mutex;
+    std::condition_variable done;
     std::vector<std::exception_ptr> errors(workers);
     std::vector<std::thread> threads;
     threads.reserve(workers);
@@ -132,13 +136,23 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
                 errors[w] = std::current_exception();
                 stop.requested.store(true);
             }
-            running.fetch_sub(1);
+            {
+                std::lock_guard<std::mutex> lock(done_mutex);
+                --running;
+            }
+            done.notify_one();
         });
     }
-    // The calling thread only watches for interruption while the workers train.
-    while (running.load() > 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        stop.maybe_poll();
+    // The calling thread only watches for interruption while the workers train,
+    // and wakes as soon as the last one ends (a short call costs no polling delay).
+    {
+        std::unique_lock<std::mutex> lock(done_mutex);
+        while (running > 0) {
+            if (done.wait_for(lock, std::chrono::milliseconds(5), [&] { return running == 0; })) break;
+            lock.unlock();
+            stop.maybe_poll();
+            lock.lock();
+        }
     }
     for (auto& t : threads) t.join();
     // A failure in one worker stops the others; report the first real error.
