@@ -2,8 +2,8 @@
 
 usage: python -m tests._storage_worker STORAGE OUT KIND [GO_FILE]
 Writes the search's cv_results_ (pickled) to OUT when it finishes. With
-GO_FILE, waits for that file to exist before starting (to start several
-processes together).
+GO_FILE, writes GO_FILE.ready.<pid> once imported, then waits for GO_FILE to
+exist before starting (to start several processes together).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def data():
 if __name__ == "__main__":
     storage, out, kind = sys.argv[1:4]
     X, y = data()
-    if len(sys.argv) > 4:
+    if len(sys.argv) > 4:  # ready (imports done), then wait for the start signal
+        open(f"{sys.argv[4]}.ready.{os.getpid()}", "w").close()
         while not os.path.exists(sys.argv[4]):
             time.sleep(0.01)
     search = make_search(kind, storage=storage, resume=True).fit(X, y)

@@ -117,7 +117,10 @@ def test_two_processes_share_one_search(tmp_path):
     reference = make_search("grid").fit(X, y).cv_results_
     path, go = tmp_path / "shared.db", tmp_path / "go"
     procs = [worker(path, tmp_path / f"out{i}.pkl", "grid", go) for i in range(2)]
-    time.sleep(0.5)
+    deadline = time.time() + 120
+    while len(list(tmp_path.glob("go.ready.*"))) < 2 and time.time() < deadline:
+        assert all(p.poll() is None for p in procs)
+        time.sleep(0.01)
     go.touch()
     for p in procs:
         assert p.wait(timeout=300) == 0
