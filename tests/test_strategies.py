@@ -292,3 +292,35 @@ def test_curves_without_pruning_record_every_epoch_and_stop_at_tol(digits):
         assert epochs == list(range(1, epochs[-1] + 1)) and epochs[-1] < 40
         assert epochs[-1] == r["n_epochs"][c] and curve[-1][1] == r["mean_test_score"][c]
     assert set(r["status"]) == {"ok"}
+
+
+class _BadStrategy:
+    def ask(self, n):
+        return [("alpha", 1e-3)] * n
+
+    def tell(self, params, scores):
+        pass
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda est: BayesSearchCV(est, {"alpha": Real(1e-4, 1e-2)}, n_iter=2,
+                                   callbacks=[3]), TypeError, "callbacks must be callables"),
+        (lambda est: StrategySearchCV(est, _BadStrategy(), n_iter=2), TypeError,
+         "_BadStrategy.ask must return a list of parameter dicts"),
+        (lambda est: BayesSearchCV(est, {"alpha": Real(1e-4, 1e-2)}, pruner="halving",
+                                   min_epochs=9, max_epochs=3),
+         ValueError, "min_epochs=9 must be <= max_epochs=3"),
+        (lambda est: BayesSearchCV(est, {"alpha": Real(1e-4, 1e-2)}, factor=1),
+         ValueError, "'factor' parameter"),
+        (lambda est: BayesSearchCV(est, {}, n_iter=2), TypeError, "non-empty dict"),
+        (lambda est: BayesSearchCV(est, {"alpha": 1e-3}, n_iter=2), TypeError,
+         "search space entry 'alpha'"),
+        (lambda est: StrategySearchCV(est, object()), ValueError, "'strategy' parameter"),
+    ],
+)
+def test_bad_search_arguments_are_clear_errors(digits, make, error, message):
+    X, y = digits
+    with pytest.raises(error, match=message):
+        make(SGDClassifier(max_iter=2, tol=None)).fit(X[:200], y[:200])

@@ -1008,6 +1008,10 @@ class _StrategySearch(_CoreSearchMixin, BaseSearchCV):
         return self._default_points
 
     def _run_search(self, evaluate_candidates):
+        for callback in self.callbacks or ():
+            if not callable(callback):
+                raise TypeError(f"callbacks must be callables taking a SearchProgress, got "
+                                f"{callback!r}")
         self.strategy_ = strategy = self._make_strategy()
         start = time.perf_counter()
         done, best = 0, []
@@ -1018,6 +1022,9 @@ class _StrategySearch(_CoreSearchMixin, BaseSearchCV):
             params = strategy.ask(min(self._batch_size(), self.n_iter - done))
             if not params:
                 break  # the space has no more distinct trials
+            if not isinstance(params, list) or not all(isinstance(p, dict) for p in params):
+                raise TypeError(f"{type(strategy).__name__}.ask must return a list of parameter "
+                                f"dicts, got {params!r}")
             results = evaluate_candidates(params)
             scores = np.asarray(_optimised_scores(results, self.refit), dtype=float)
             strategy.tell(params, list(scores[-len(params):]))
