@@ -247,9 +247,8 @@ def _tune(args: argparse.Namespace) -> int:
     frame = search.trials_dataframe()
     _print_leaderboard(frame, args.top)
     metric = "accuracy" if task == "classification" else "R2"
-    if args.scoring:
-        metric = f"{args.scoring} (CV); test {metric}"
-    print(f"\nsearch time {seconds:.2f} s; best CV score {search.best_score_:.4f}; "
+    cv_metric = f" ({args.scoring})" if args.scoring else ""
+    print(f"\nsearch time {seconds:.2f} s; best CV score{cv_metric} {search.best_score_:.4f}; "
           f"refitted best model: test {metric} {test:.4f}")
     out = args.out or f"sgdtune-{os.path.splitext(os.path.basename(args.data))[0]}"
     os.makedirs(out, exist_ok=True)
