@@ -29,6 +29,8 @@ import uuid
 import numpy as np
 import scipy.sparse as sp
 
+_BUSY_TIMEOUT = 60.0  # seconds a process waits for another's lock on the file
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS searches (
     id INTEGER PRIMARY KEY,
@@ -131,9 +133,12 @@ class TrialStorage:
         self.path = storage_path(storage)
         self.owner, self.host, self.pid = uuid.uuid4().hex, socket.gethostname(), os.getpid()
         self.lease = lease
-        self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None)
         try:
             self._open(definition, fingerprint, resume)
+        except sqlite3.OperationalError:
+            self._db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise ValueError(f"{self.path!r} is not an sgdtune storage file: {exc}") from None
@@ -142,8 +147,18 @@ class TrialStorage:
             raise
 
     def _open(self, definition, fingerprint, resume):
-        # WAL: a committed trial survives a killed process; readers do not block
-        self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL: a committed trial survives a killed process; readers do not block.
+        # Switching a new file to WAL takes an exclusive lock that SQLite does not
+        # wait for, so processes opening the file together retry here.
+        deadline = time.monotonic() + _BUSY_TIMEOUT
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         with self._transaction():
