@@ -145,6 +145,33 @@ struct JobState {
         for (auto* v : {&scale, &intercept, &avg_a, &avg_b, &avg_intercept, &u}) v->assign(k, 0.0);
     }
 
+    // Copies the storage of columns [k0, k0 + block.K) between this state and
+    // a block holding them: into the block (resume) or out of it (save).
+    void transfer(Block<T>& block, std::int64_t k0, bool into_block) {
+        auto move = [into_block](auto& in_block, auto& in_state) {
+            if (into_block)
+                in_block = in_state;
+            else
+                in_state = in_block;
+        };
+        const std::int64_t K = block.K, d = block.d;
+        for (std::int64_t k = 0; k < K; ++k) {
+            const auto g = static_cast<std::size_t>(k0 + k);
+            move(block.scale[k], scale[g]);
+            move(block.intercept[k], intercept[g]);
+            move(block.avg_a[k], avg_a[g]);
+            move(block.avg_b[k], avg_b[g]);
+            move(block.avg_intercept[k], avg_intercept[g]);
+            move(block.u[k], u[g]);
+            for (std::int64_t j = 0; j < d; ++j) {
+                const auto q = static_cast<std::size_t>((k0 + k) * d + j);
+                move(block.W[j * K + k], W[q]);
+                if (block.averaging) move(block.Z[j * K + k], Z[q]);
+                if (!block.Q.empty()) move(block.Q[j * K + k], Q[q]);
+            }
+        }
+    }
+
     // Takes in a completed call of `epochs` epochs.
     void commit(std::int64_t epochs) {
         rng = next_rng;
@@ -198,22 +225,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     std::int64_t first_epoch = 0;
     if (state != nullptr && state->started) {
         // Resume: the columns' states, the raw block and the shuffle stream.
-        for (std::int64_t k = 0; k < K; ++k) {
-            const auto g = static_cast<std::size_t>(k0 + k);
-            cols[k] = state->cols[g];
-            block.scale[k] = state->scale[g];
-            block.intercept[k] = state->intercept[g];
-            block.avg_a[k] = state->avg_a[g];
-            block.avg_b[k] = state->avg_b[g];
-            block.avg_intercept[k] = state->avg_intercept[g];
-            block.u[k] = state->u[g];
-            for (std::int64_t j = 0; j < d; ++j) {
-                const auto q = static_cast<std::size_t>((k0 + k) * d + j);
-                block.W[j * K + k] = state->W[q];
-                if (block.averaging) block.Z[j * K + k] = state->Z[q];
-                if (!block.Q.empty()) block.Q[j * K + k] = state->Q[q];
-            }
-        }
+        for (std::int64_t k = 0; k < K; ++k) cols[k] = state->cols[static_cast<std::size_t>(k0 + k)];
+        state->transfer(block, k0, true);
         order = state->order;
         rng = state->rng;
         first_epoch = state->epochs_done;
@@ -491,22 +504,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     }
     stop.epochs_done.fetch_add(opt.max_iter - epochs_trained, std::memory_order_relaxed);
     if (state != nullptr) {
-        for (std::int64_t k = 0; k < K; ++k) {
-            const auto g = static_cast<std::size_t>(k0 + k);
-            state->cols[g] = cols[k];
-            state->scale[g] = block.scale[k];
-            state->intercept[g] = block.intercept[k];
-            state->avg_a[g] = block.avg_a[k];
-            state->avg_b[g] = block.avg_b[k];
-            state->avg_intercept[g] = block.avg_intercept[k];
-            state->u[g] = block.u[k];
-            for (std::int64_t j = 0; j < d; ++j) {
-                const auto q = static_cast<std::size_t>((k0 + k) * d + j);
-                state->W[q] = block.W[j * K + k];
-                if (block.averaging) state->Z[q] = block.Z[j * K + k];
-                if (!block.Q.empty()) state->Q[q] = block.Q[j * K + k];
-            }
-        }
+        for (std::int64_t k = 0; k < K; ++k) state->cols[static_cast<std::size_t>(k0 + k)] = cols[k];
+        state->transfer(block, k0, false);
         if (k0 == 0) {
             state->next_rng = rng;
             state->next_order = order;
