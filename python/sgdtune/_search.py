@@ -110,6 +110,7 @@ class _Progress:
 
     def close(self):
         if self.enabled:
+            self.total = self.done  # a budget may end early (time, callbacks, space)
             self._show(self.done, final=True)
             if self._bar is not None:
                 self._bar.close()
@@ -343,8 +344,7 @@ class _CoreSearchMixin:
                                     if score_weights is not None else {})
         self.history_ = []
         self._progress = _Progress(self.verbose > 0)
-        if isinstance(self, _StrategySearch):
-            self._progress.total = self.n_iter
+        self._progress.total = getattr(self, "n_iter", None)  # else the first batch's size
         all_params, all_out, all_more = [], [], {}
         results = {}
         store = None
