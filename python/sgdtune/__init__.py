@@ -1,6 +1,7 @@
 """sgdtune: fast mini-batch SGD linear models and in-process hyperparameter search."""
 from __future__ import annotations
 
+from ._base import DivergenceError
 from ._estimators import SGDClassifier, SGDRegressor
 from ._search import (
     BayesSearchCV,
@@ -24,6 +25,7 @@ from ._strategies import (
 __all__ = [
     "BayesSearchCV",
     "Categorical",
+    "DivergenceError",
     "EvolutionStrategy",
     "EvolutionarySearchCV",
     "GPStrategy",

@@ -147,6 +147,16 @@ class _BaseSGD(BaseEstimator):
                 )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        if getattr(self, "n_jobs", None) == 0:
+            raise ValueError("n_jobs == 0 has no meaning: use n_jobs >= 1, or -1 for all "
+                             "cores, or None.")
+        class_weight = getattr(self, "class_weight", None)
+        if isinstance(class_weight, dict):
+            bad = {k: w for k, w in class_weight.items()
+                   if not (isinstance(w, Real) and np.isfinite(w) and w >= 0)}
+            if bad:
+                raise ValueError("class_weight values must be finite non-negative numbers, "
+                                 f"got {bad}")
 
     # -- input preparation -------------------------------------------------
 
@@ -182,14 +192,18 @@ class _BaseSGD(BaseEstimator):
         full = np.asarray(sample_weight, dtype=np.float64)
         return _check_sample_weight(full[rows], rows.shape[0], allow_all_zero=allow_zero), full
 
-    def _validation_split(self, y, sample_weight, rows):
+    def _validation_split(self, y, sample_weight, rows, from_fit):
         """Indices into X of the rows to train on and of early stopping's rows.
 
         ``rows`` are the rows of X being fitted (y and sample_weight are theirs);
         the split is made among them exactly as a fit on ``X[rows]`` makes it.
+        ``fit`` (``from_fit``) needs ``batch_size`` rows to train on; a
+        ``partial_fit`` chunk may be smaller than a batch (it is one step).
         """
         n = y.shape[0]
         if not self.early_stopping:
+            if from_fit:
+                self._check_batch_size(n, "")
             return rows, np.empty(0, dtype=np.int64)
         splitter = StratifiedShuffleSplit if self._is_classifier else ShuffleSplit
         cv = splitter(test_size=self.validation_fraction, random_state=self.random_state)
@@ -207,7 +221,17 @@ class _BaseSGD(BaseEstimator):
                 "The sample weights for validation set are all zero, consider using "
                 "a different random state."
             )
+        if from_fit:
+            self._check_batch_size(idx_train.shape[0], " after the validation split")
         return rows[np.sort(idx_train)], rows[np.sort(idx_val)]
+
+    def _check_batch_size(self, n_train, after):
+        if self.batch_size > n_train:
+            raise ValueError(
+                f"batch_size={self.batch_size} is larger than the number of training "
+                f"samples (n_samples={n_train}{after}): use batch_size <= {n_train} "
+                f"(batch_size={n_train} is full-batch gradient descent)."
+            )
 
     def _allocate(self, n_columns, n_features, dtype, coef_init, intercept_init):
         """Initial standard (and averaged) weights, shape (n_columns, n_features)."""

@@ -124,7 +124,8 @@ class FoldFits:
                                             from_fit=True, rows=rows, fold_cache=fold_caches[f])
                     else:
                         _, job = e._prepare(X, y, e.max_iter, sample_weight, None, None, True,
-                                            rows=rows, fold_cache=fold_caches[f])
+                                            rows=rows, fold_cache=fold_caches[f],
+                                            from_fit=True)
                 except Exception as exc:
                     if errors == "raise":
                         raise

@@ -202,7 +202,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             columns = [(1, class_weight[1], class_weight[0])]
         else:
             columns = [(k, class_weight[k], 1.0) for k in range(n_classes)]
-        train_idx, val_idx = self._validation_split(y_fit, sw_fit, rows)
+        train_idx, val_idx = self._validation_split(y_fit, sw_fit, rows, from_fit)
         job = self._job(X, y_codes, sw_core, columns, max_iter, train_idx, val_idx)
         return X, job
 
@@ -418,14 +418,15 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.average = average
         self.batch_size = batch_size
 
-    def _partial_fit(self, X, y, max_iter, sample_weight, coef_init, intercept_init, reset):
+    def _partial_fit(self, X, y, max_iter, sample_weight, coef_init, intercept_init, reset,
+                     from_fit=False):
         X, job = self._prepare(X, y, max_iter, sample_weight, coef_init, intercept_init,
-                               reset)
+                               reset, from_fit=from_fit)
         self._train(X, job)
         return self
 
     def _prepare(self, X, y, max_iter, sample_weight, coef_init, intercept_init, reset,
-                 rows=None, fold_cache=None):
+                 rows=None, fold_cache=None, from_fit=False):
         """Check the inputs; return X and the job that fits rows ``rows`` of it.
 
         As :meth:`SGDClassifier._prepare`: with ``rows``, X, y and sample_weight
@@ -452,7 +453,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self._continue_or_allocate(1, X, coef_init, intercept_init)
         if not hasattr(self, "t_"):
             self.t_ = 1.0
-        train_idx, val_idx = self._validation_split(y_fit, sw_fit, rows)
+        train_idx, val_idx = self._validation_split(y_fit, sw_fit, rows, from_fit)
         job = self._job(X, y, sw_core, [(-1, 1.0, 1.0)], max_iter, train_idx, val_idx)
         return X, job
 
@@ -501,7 +502,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.intercept_ = None
         self.t_ = 1.0
         self._partial_fit(X, y, self.max_iter, sample_weight, coef_init, intercept_init,
-                          reset=True)
+                          reset=True, from_fit=True)
         self._warn_not_converged()
         return self
 

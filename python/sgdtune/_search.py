@@ -46,7 +46,7 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_method_params, check_is_fitted
+from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
 
 from ._base import DivergenceError
 from ._engine import FoldFits
@@ -261,6 +261,45 @@ def _split_among_brackets(n, s_max, factor):
     return counts
 
 
+def _check_splits(splits, n_samples):
+    """The (train, test) pairs of ``cv`` as int64 row indices, checked.
+
+    As scikit-learn indexes: integer arrays (negative ones count from the end)
+    or boolean masks of length n_samples; anything else, an index out of range
+    or an empty side raises, naming the split.
+    """
+    checked = []
+    for i, split in enumerate(splits):
+        try:
+            pair = tuple(split)
+        except TypeError:
+            pair = ()
+        if len(pair) != 2:
+            raise ValueError(f"cv must give (train, test) pairs of index arrays; split {i} "
+                             f"is {split!r}")
+        sides = []
+        for name, idx in zip(("train", "test"), pair, strict=True):
+            idx = np.asarray(idx)
+            if idx.dtype == bool and idx.ndim == 1 and idx.shape[0] == n_samples:
+                idx = np.flatnonzero(idx)
+            if idx.ndim != 1 or not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
+                raise ValueError(
+                    f"cv split {i}: the {name} indices must be a 1-d array of integers or a "
+                    f"boolean mask of length {n_samples}, got dtype {idx.dtype} and shape "
+                    f"{idx.shape}"
+                )
+            if idx.size == 0:
+                raise ValueError(f"cv split {i} has an empty {name} set")
+            idx = idx.astype(np.int64)
+            if idx.min() < -n_samples or idx.max() >= n_samples:
+                bad = idx[(idx < -n_samples) | (idx >= n_samples)][0]
+                raise IndexError(f"cv split {i}: {name} index {bad} is out of bounds for "
+                                 f"{n_samples} samples")
+            sides.append(np.where(idx < 0, idx + n_samples, idx))
+        checked.append(tuple(sides))
+    return checked
+
+
 class _CoreSearchMixin:
     """``fit`` through the compiled core for sgdtune estimators."""
 
@@ -323,7 +362,7 @@ class _CoreSearchMixin:
             score_weights = np.asarray(sample_weight)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         self.n_splits_ = cv.get_n_splits(X, y, groups)
-        splits = list(cv.split(X, y, groups))
+        splits = _check_splits(cv.split(X, y, groups), _num_samples(X))
         if len(splits) != self.n_splits_:
             raise ValueError(
                 "cv.split and cv.get_n_splits return inconsistent results. "
@@ -357,6 +396,11 @@ class _CoreSearchMixin:
                                 callback_ctx=None):
             nonlocal results
             candidate_params = list(candidate_params)
+            if not candidate_params:
+                if all_params:
+                    return results
+                raise ValueError("No fits were performed: the search gave no candidates "
+                                 "(is param_grid an empty list?).")
             if self._progress.total is None:
                 self._progress.total = len(candidate_params)  # a one-batch search
             if self.verbose > 1 or (self.verbose > 0 and not all_params

@@ -182,11 +182,32 @@ class Categorical(_Dimension):
         return f"Categorical({self.choices!r}{self._when_repr()})"
 
 
+def _is_number(value):
+    return isinstance(value, RealNumber) and not isinstance(value, bool)
+
+
+def _is_range(dim):
+    """Whether a tuple is scikit-optimize's ``(low, high[, prior])``."""
+    return (len(dim) in (2, 3) and _is_number(dim[0]) and _is_number(dim[1])
+            and (len(dim) == 2 or isinstance(dim[2], str)))
+
+
+def _range(name, dim):
+    prior = dim[2] if len(dim) == 3 else "uniform"
+    if prior not in ("uniform", "log-uniform"):
+        raise ValueError(f"search space entry {name!r}: the prior of a (low, high, prior) "
+                         f"range must be 'uniform' or 'log-uniform', got {prior!r}")
+    both_ints = all(isinstance(v, Integral) for v in dim[:2])
+    return (Integer if both_ints else Real)(dim[0], dim[1], log=prior == "log-uniform")
+
+
 class Space:
     """A search space: named dimensions, some of them conditional.
 
-    ``search_spaces`` maps names to ``Real``, ``Integer`` or ``Categorical``, or
-    to a list of values (a Categorical). Model-based strategies see a trial as a
+    ``search_spaces`` maps names to ``Real``, ``Integer`` or ``Categorical``, to
+    a list of values (a Categorical), or, as scikit-optimize writes ranges, to a
+    tuple ``(low, high)`` or ``(low, high, "log-uniform")``: an Integer when both
+    bounds are ints, else a Real. Model-based strategies see a trial as a
     point of the unit box, one coordinate per dimension (NaN where a conditional
     dimension is inactive).
     """
@@ -199,7 +220,9 @@ class Space:
             )
         dims = {}
         for name, dim in search_spaces.items():
-            if isinstance(dim, (list, tuple)):
+            if isinstance(dim, tuple) and _is_range(dim):
+                dim = _range(name, dim)
+            elif isinstance(dim, (list, tuple)):
                 dim = Categorical(list(dim))
             if not isinstance(dim, _Dimension):
                 raise TypeError(

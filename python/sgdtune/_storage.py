@@ -126,6 +126,10 @@ def _pid_alive(pid):
     return True
 
 
+def _connect(path):
+    return sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None)
+
+
 class TrialStorage:
     """One search's trials in a SQLite file (see the module docstring)."""
 
@@ -133,11 +137,24 @@ class TrialStorage:
         self.path = storage_path(storage)
         self.owner, self.host, self.pid = uuid.uuid4().hex, socket.gethostname(), os.getpid()
         self.lease = lease
-        self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None)
+        if os.path.isdir(self.path):
+            raise ValueError(f"storage {self.path!r} is a directory: give a file path")
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise ValueError(f"storage {self.path!r}: the directory {folder!r} does not exist")
+        try:
+            self._db = _connect(self.path)
+        except sqlite3.OperationalError as exc:
+            raise PermissionError(f"storage {self.path!r} cannot be opened: {exc}") from None
         try:
             self._open(definition, fingerprint, resume)
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
             self._db.close()
+            if "readonly" in str(exc) or "unable to open" in str(exc):
+                raise PermissionError(
+                    f"storage {self.path!r} is not writable ({exc}): a search records "
+                    "every trial, so it needs write access to the file and its directory"
+                ) from None
             raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
@@ -160,6 +177,13 @@ class TrialStorage:
                     raise
                 time.sleep(0.05)
         self._db.execute("PRAGMA synchronous=NORMAL")
+        tables = {name for (name,) in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and not {"searches", "trials"} <= tables:
+            raise ValueError(
+                f"{self.path!r} is not an sgdtune storage file: it is a SQLite database "
+                f"with other tables ({', '.join(sorted(tables))}); use another file"
+            )
         self._db.executescript(_SCHEMA)
         with self._transaction():
             row = self._db.execute(
