@@ -85,8 +85,11 @@ class Real(_Dimension):
 
     def from_unit(self, u):
         if self.log:
-            return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
-        return float(self.low + u * (self.high - self.low))
+            value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            value = self.low + u * (self.high - self.low)
+        # exp(log(x)) and low + 1 * (high - low) may round past a bound
+        return float(min(self.high, max(self.low, value)))
 
     def to_unit(self, value):
         if self.high == self.low:
