@@ -107,6 +107,9 @@ struct PyJob {
 // A job's views, checked against X's n and d and against T.
 template <class T>
 Job<T> job_view(PyJob& pj, std::int64_t n, std::int64_t d) {
+    if (n > kMaxRows)
+        fail("X has " + std::to_string(n) + " rows; the trainer takes at most " +
+             std::to_string(kMaxRows) + " (split the data and use partial_fit)");
     Job<T> job{};
     TrainData& td = job.data;
     td.y = typed<double>(pj.y, "y", 1);

@@ -180,15 +180,15 @@ class _BaseSGD(BaseEstimator):
     def _fold_weights(self, sample_weight, rows, n_samples, fold):
         """The fitted rows' weights (checked), and the array the core reads.
 
-        The core indexes weights by row of X, so it gets the full-length array,
-        or None for all ones. ``fold``: only ``rows`` of X are fitted.
+        The core indexes weights by row of X, so it gets the full-length array;
+        both are None for all ones. ``fold``: only ``rows`` of X are fitted.
         """
         allow_zero = self.early_stopping
+        if sample_weight is None:
+            return None, None  # all ones, never materialised
         if not fold:
             sw = _check_sample_weight(sample_weight, n_samples, allow_all_zero=allow_zero)
-            return sw, (None if sample_weight is None else sw)
-        if sample_weight is None:
-            return np.ones(rows.shape[0]), None
+            return sw, sw
         full = np.asarray(sample_weight, dtype=np.float64)
         return _check_sample_weight(full[rows], rows.shape[0], allow_all_zero=allow_zero), full
 
@@ -216,7 +216,7 @@ class _BaseSGD(BaseEstimator):
                 "either change validation_fraction, increase number of samples, or "
                 "disable early_stopping."
             )
-        if not np.any(sample_weight[idx_val] > 0):
+        if sample_weight is not None and not np.any(sample_weight[idx_val] > 0):
             raise ValueError(
                 "The sample weights for validation set are all zero, consider using "
                 "a different random state."

@@ -110,7 +110,10 @@ class FoldFits:
             fold_rows.append(rows)
 
         self.fitted, jobs = [], []
-        fold_caches = [{} for _ in fold_rows]  # each fold's labels and weights, made once
+        # each fold's labels and weights, made once; "all_folds" holds what
+        # every fold shares (the label codes of all rows)
+        shared = {}
+        fold_caches = [{"all_folds": shared} for _ in fold_rows]
         for i, est in enumerate(estimators):
             row = []
             for f, rows in enumerate(fold_rows):

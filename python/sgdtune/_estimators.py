@@ -19,6 +19,15 @@ from ._base import _COMMON_DOC, _BaseSGD
 from ._losses import CLASSIFICATION_LOSSES, PROBABILISTIC_LOSSES, REGRESSION_LOSSES
 
 
+def _label_codes(classes, y, chunk=1 << 20):
+    """Each label's index in ``classes`` as float64 (the core's targets), made
+    in chunks so no int64 array of every row exists beside the result."""
+    codes = np.empty(y.shape[0], dtype=np.float64)
+    for lo in range(0, y.shape[0], chunk):
+        codes[lo:lo + chunk] = np.searchsorted(classes, y[lo:lo + chunk])
+    return codes
+
+
 class SGDClassifier(ClassifierMixin, _BaseSGD):
     __doc__ = """Linear classifier (SVM, logistic regression, ...) trained by mini-batch SGD.
 
@@ -164,8 +173,12 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
                 f"`classes={classes!r}` is not the same as on last call to "
                 f"partial_fit, was: {self.classes_!r}"
             )
-        y_codes = (cache["y_codes"] if "y_codes" in cache
-                   else np.searchsorted(self.classes_, y).astype(np.float64))
+        # the codes of all rows of y: the same for every fold with these classes
+        codes_of = cache.setdefault("all_folds", {}).setdefault("y_codes", {})
+        key = tuple(self.classes_.tolist())
+        if key not in codes_of:
+            codes_of[key] = _label_codes(self.classes_, y)
+        y_codes = codes_of[key]
         if not from_fit:
             codes = y_codes[rows].astype(np.intp)
             known = codes < self.classes_.shape[0]
@@ -186,8 +199,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         else:
             sw_fit, sw_core = self._fold_weights(sample_weight, rows, X.shape[0], fold)
         if fold_cache is not None and cache is fold_cache:
-            cache.update(y_fit=y_fit, classes=self.classes_, y_codes=y_codes,
-                         sw_fit=sw_fit, sw_core=sw_core)
+            cache.update(y_fit=y_fit, classes=self.classes_, sw_fit=sw_fit, sw_core=sw_core)
         if self.class_weight is None:
             class_weight = np.ones(n_classes)
         else:

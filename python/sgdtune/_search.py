@@ -290,12 +290,13 @@ def _check_splits(splits, n_samples):
                 )
             if idx.size == 0:
                 raise ValueError(f"cv split {i} has an empty {name} set")
-            idx = idx.astype(np.int64)
-            if idx.min() < -n_samples or idx.max() >= n_samples:
+            idx = idx.astype(np.int64, copy=False)
+            low, high = idx.min(), idx.max()
+            if low < -n_samples or high >= n_samples:
                 bad = idx[(idx < -n_samples) | (idx >= n_samples)][0]
                 raise IndexError(f"cv split {i}: {name} index {bad} is out of bounds for "
                                  f"{n_samples} samples")
-            sides.append(np.where(idx < 0, idx + n_samples, idx))
+            sides.append(np.where(idx < 0, idx + n_samples, idx) if low < 0 else idx)
         checked.append(tuple(sides))
     return checked
 

@@ -11,6 +11,12 @@
 
 namespace sgdtune {
 
+// A row of X in the trainer's shuffled row order: 32 bits, so the order a job
+// keeps costs half the memory of the 64-bit indices it is given. X may have
+// at most kMaxRows rows (checked at the boundary).
+using RowIndex = std::uint32_t;
+inline constexpr std::int64_t kMaxRows = std::int64_t{1} << 32;
+
 // Hyperparameters and target of one column.
 struct ColumnSpec {
     LossKind loss = LossKind::hinge;

@@ -124,14 +124,14 @@ struct JobState {
     bool started = false;
     std::int64_t epochs_done = 0;  // epochs run by earlier calls
     Rng rng{0};
-    std::vector<std::int64_t> order;  // the row order the next shuffle starts from
+    std::vector<RowIndex> order;  // the row order the next shuffle starts from
     std::vector<detail::ColumnState> cols;
     std::vector<T> W, Z, Q;  // raw block storage, K x d
     std::vector<double> scale, intercept, avg_a, avg_b, avg_intercept, u;
     // Written by the chunk holding column 0 during a call, committed after it
     // (other chunks of the same call still read the values above).
     Rng next_rng{0};
-    std::vector<std::int64_t> next_order;
+    std::vector<RowIndex> next_order;
 
     bool broken = false;  // a call failed or was interrupted part way: no resuming
 
@@ -176,6 +176,7 @@ struct JobState {
     void commit(std::int64_t epochs) {
         rng = next_rng;
         order.swap(next_order);
+        std::vector<RowIndex>().swap(next_order);  // the old order: not kept between calls
         epochs_done += epochs;
         started = true;
     }
@@ -220,7 +221,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     }
     if (any_l1 && block.Q.empty()) block.Q.assign(static_cast<std::size_t>(d * K), T(0));
 
-    std::vector<std::int64_t> order(td.train_idx, td.train_idx + n_train);
+    // the epoch's row order, 32-bit (half the memory of the 64-bit indices; the
+    // bindings refuse data with more rows); the shuffle does not depend on it
+    std::vector<RowIndex> order(td.train_idx, td.train_idx + n_train);
     Rng rng(opt.seed);
     std::int64_t first_epoch = 0;
     if (state != nullptr && state->started) {
@@ -318,7 +321,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 if (stop.stop_requested()) throw Interrupted();
             }
             const std::int64_t bsz = std::min(b, n_train - start);
-            const std::int64_t* rows = order.data() + start;
+            const RowIndex* rows = order.data() + start;
 
             // Forward pass: P[r, k] = w_k . x_r + intercept_k.
             for (std::int64_t r = 0; r < bsz; ++r) {
@@ -508,7 +511,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         state->transfer(block, k0, false);
         if (k0 == 0) {
             state->next_rng = rng;
-            state->next_order = order;
+            state->next_order = std::move(order);  // not read below
         }
     }
     std::vector<ColumnResult> out(static_cast<std::size_t>(K));
