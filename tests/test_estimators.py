@@ -23,6 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ._interrupt import assert_interrupted_quickly
+from ._memory import traced_peak
 
 
 def _median_test_score(make_est, X, y, seeds=range(5)):
@@ -356,7 +357,6 @@ def test_fits_from_several_python_threads_equal_serial_fits():
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_fit_makes_no_copy_of_X(sparse):
-    tracemalloc = pytest.importorskip("tracemalloc")
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40000, 100))  # 32 MB
     if sparse:
@@ -364,12 +364,7 @@ def test_fit_makes_no_copy_of_X(sparse):
     y = rng.integers(0, 2, size=40000)
     size = X.data.nbytes if sparse else X.nbytes
     clf = SGDClassifier(max_iter=2, tol=None, random_state=0, penalty="elasticnet")
-    tracemalloc.start()
-    try:
-        clf.fit(X, y)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: clf.fit(X, y))
     # tracemalloc sees every NumPy allocation: labels, weights and row indices
     # are a few bytes a row, and X itself is not copied (the core reads views)
     assert peak < 0.25 * size, (peak, size)

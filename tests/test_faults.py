@@ -23,6 +23,8 @@ from sgdtune import (
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 
+from ._memory import traced_peak
+
 # the sanitizer runs (.ci/sanitize) hold freed memory in quarantine: RSS
 # figures mean nothing there
 SANITIZED = bool(os.environ.get("SGDTUNE_SANITIZED"))
@@ -157,19 +159,13 @@ def test_memory_is_flat_over_1000_fits_and_100_searches():
 
 
 def test_a_search_makes_no_copy_of_X():
-    tracemalloc = pytest.importorskip("tracemalloc")
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40000, 100)).astype(np.float32)  # 16 MB
     y = (X[:, 0] > 0).astype(int)
     search = GridSearchCV(SGDClassifier(max_iter=2, tol=None, random_state=0),
                           {"alpha": [1e-4, 1e-3], "penalty": ["l2", "elasticnet"]},
                           cv=3, n_jobs=2, refit=True)
-    tracemalloc.start()
-    try:
-        search.fit(X, y)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: search.fit(X, y))
     # folds are index arrays (8 bytes a row each), labels and decision values a
     # few bytes a row: a copy of X, or of a fold of X, would be 10 MB or more
     assert peak < 0.5 * X.nbytes, (peak, X.nbytes)
