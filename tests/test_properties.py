@@ -177,10 +177,16 @@ def test_hand_built_sparse_input_is_read_safely_or_refused(parts, index_dtype):
             fit(X, "elasticnet")
         return
     canonical = sp.csr_matrix(X.toarray())
-    # the same model as from scipy's canonical form of the matrix
+    # the same model as from scipy's canonical form of the matrix: bit for bit,
+    # or to rounding where a row repeats a column (its values are then summed
+    # in another order)
+    repeats = any(len(set(X.indices[X.indptr[r]:X.indptr[r + 1]])) < X.indptr[r + 1] -
+                  X.indptr[r] for r in range(n))
+    rtol = 1e-12 if repeats else 0
     model, plain = fit(X, "l2"), fit(canonical, "l2")
-    np.testing.assert_array_equal(model.coef_, plain.coef_)
-    np.testing.assert_array_equal(model.predict(X), plain.predict(canonical))
+    np.testing.assert_allclose(model.coef_, plain.coef_, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(model.predict(X), plain.predict(canonical), rtol=rtol,
+                               atol=rtol)
     # with an L1 part a stored zero counts as a touch that applies the
     # cumulative penalty then (as in scikit-learn), so only finiteness holds
     assert np.all(np.isfinite(fit(X, "elasticnet").predict(X)))
@@ -204,6 +210,7 @@ def dimensions(draw):
 
 @settings(max_examples=500)
 @given(dim=dimensions(), u=st.floats(0, 1), seed=st.integers(0, 2**32 - 1))
+@hypothesis.example(dim=Real(302487.2596656184, 302487.2596656185, log=True), u=0.0, seed=0)
 def test_space_dimensions_map_the_unit_box_into_their_bounds(dim, u, seed):
     value = dim.from_unit(u)
     drawn = dim.rvs(random_state=seed)

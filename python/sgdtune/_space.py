@@ -92,10 +92,11 @@ class Real(_Dimension):
         return float(min(self.high, max(self.low, value)))
 
     def to_unit(self, value):
+        if self.log:
+            span = math.log(self.high) - math.log(self.low)  # 0 for bounds a few ulps apart
+            return 0.0 if span == 0 else (math.log(value) - math.log(self.low)) / span
         if self.high == self.low:
             return 0.0
-        if self.log:
-            return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
         return (value - self.low) / (self.high - self.low)
 
     def __repr__(self):
