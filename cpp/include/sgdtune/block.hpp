@@ -34,22 +34,22 @@ struct Block {
     std::vector<T> Q;         // L1: penalty each weight has received (d x K)
     std::vector<double> u;    // L1: penalty each weight could have received
 
-    // Columns [k0, k0 + K) of the caller's arrays.
-    Block(const ModelArrays<T>& m, std::int64_t k0, std::int64_t K_, bool with_l1)
+    // Columns idx[0], ..., idx[K - 1] of the caller's arrays, in that order.
+    Block(const ModelArrays<T>& m, const std::int64_t* idx, std::int64_t K_, bool with_l1)
         : d(m.d), K(K_), W(static_cast<std::size_t>(m.d * K_)), scale(K_, 1.0), intercept(K_),
           averaging(m.avg_coef != nullptr), avg_a(K_, 0.0), avg_b(K_, 1.0), avg_intercept(K_, 0.0),
           u(K_, 0.0) {
         for (std::int64_t k = 0; k < K; ++k) {
-            const T* src = m.coef + (k0 + k) * d;
+            const T* src = m.coef + idx[k] * d;
             for (std::int64_t j = 0; j < d; ++j) W[j * K + k] = src[j];
-            intercept[k] = static_cast<double>(m.intercept[k0 + k]);
+            intercept[k] = static_cast<double>(m.intercept[idx[k]]);
         }
         if (averaging) {
             Z.assign(static_cast<std::size_t>(d * K), T(0));
             for (std::int64_t k = 0; k < K; ++k) {
-                const T* src = m.avg_coef + (k0 + k) * d;
+                const T* src = m.avg_coef + idx[k] * d;
                 for (std::int64_t j = 0; j < d; ++j) Z[j * K + k] = src[j];
-                avg_intercept[k] = static_cast<double>(m.avg_intercept[k0 + k]);
+                avg_intercept[k] = static_cast<double>(m.avg_intercept[idx[k]]);
             }
         }
         if (with_l1) Q.assign(static_cast<std::size_t>(d * K), T(0));
@@ -104,17 +104,17 @@ struct Block {
         return true;
     }
 
-    // Writes the block back into columns [k0, k0 + K) of the caller's arrays.
-    void store(const ModelArrays<T>& m, std::int64_t k0) {
+    // Writes the block back into columns idx[0..K) of the caller's arrays.
+    void store(const ModelArrays<T>& m, const std::int64_t* idx) {
         for (std::int64_t k = 0; k < K; ++k) {
-            T* dst = m.coef + (k0 + k) * d;
+            T* dst = m.coef + idx[k] * d;
             for (std::int64_t j = 0; j < d; ++j) dst[j] = static_cast<T>(weight(j, k));
-            m.intercept[k0 + k] = static_cast<T>(intercept[k]);
+            m.intercept[idx[k]] = static_cast<T>(intercept[k]);
             if (averaging) {
                 fold_average(k);
-                T* adst = m.avg_coef + (k0 + k) * d;
+                T* adst = m.avg_coef + idx[k] * d;
                 for (std::int64_t j = 0; j < d; ++j) adst[j] = Z[j * K + k];
-                m.avg_intercept[k0 + k] = static_cast<T>(avg_intercept[k]);
+                m.avg_intercept[idx[k]] = static_cast<T>(avg_intercept[k]);
             }
         }
     }

@@ -105,9 +105,10 @@ void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double 
 }
 
 // The step of l1_step for every column of a dense block at once, row by row of
-// W (d x K, row-major), so that the loop over the K columns is contiguous and
-// vectorises (with AVX2; the build uses -fno-trapping-math so that the selects
-// below become blends, which changes no value). Column k takes part when
+// W (d x K, row-major), so that the loop over the columns [k_begin, k_end) is
+// contiguous and vectorises (with AVX2; the build uses -fno-trapping-math so
+// that the selects below become blends, which changes no value); columns
+// outside that range are not visited. Column k takes part when
 // on[k] != 0, with scale s[k], total penalty u[k] and, where avg[k] != 0, the
 // averaged store updated with a[k]. The weights and averaged store of the
 // other columns are left exactly as they are (selects); their Q entries are
@@ -120,14 +121,15 @@ template <class T, bool Averaging>
 __attribute__((always_inline))
 #endif
 inline void l1_step_dense_block(T* __restrict W, T* __restrict Q, T* __restrict Z, std::int64_t d,
-                                std::int64_t K, const double* __restrict s, const double* __restrict inv_s,
+                                std::int64_t K, std::int64_t k_begin, std::int64_t k_end,
+                                const double* __restrict s, const double* __restrict inv_s,
                                 const double* __restrict u, const double* __restrict a,
                                 const double* __restrict on, const double* __restrict avg) {
     for (std::int64_t j = 0; j < d; ++j) {
         T* __restrict w_row = W + j * K;
         T* __restrict q_row = Q + j * K;
         T* __restrict z_row = Averaging ? Z + j * K : nullptr;
-        for (std::int64_t k = 0; k < K; ++k) {
+        for (std::int64_t k = k_begin; k < k_end; ++k) {
             // every load unconditional, so that the loop has no control flow
             const T old_w = w_row[k];
             const double v = static_cast<double>(old_w);

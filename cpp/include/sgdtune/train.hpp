@@ -33,9 +33,13 @@ struct Job {
 
 namespace detail {
 
+// A chunk: some columns of one job, trained as one block by one thread. Its
+// columns without an L1 term come first, so that the dense L1 step can skip
+// them (a column's numbers do not depend on its place in a block).
 struct Chunk {
     std::size_t job;
-    std::int64_t k0, kn;
+    std::vector<std::int64_t> cols;
+    bool writes_stream;  // the chunk holding the job's column 0
 };
 
 // Splits jobs into chunks. Whole jobs keep the widest blocks (each mini-batch
@@ -53,7 +57,12 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, int n_threads) {
         const std::int64_t parts = whole ? 1 : std::clamp<std::int64_t>(n_threads, 1, std::max<std::int64_t>(K, 1));
         for (std::int64_t p = 0; p < parts; ++p) {
             const std::int64_t a = p * K / parts, b = (p + 1) * K / parts;
-            if (b > a) chunks.push_back({i, a, b - a});
+            if (b <= a) continue;
+            Chunk c{i, {}, a == 0};
+            for (std::int64_t k = a; k < b; ++k) c.cols.push_back(k);
+            std::stable_partition(c.cols.begin(), c.cols.end(),
+                                  [&](std::int64_t k) { return !has_l1(jobs[i].specs[static_cast<std::size_t>(k)].penalty); });
+            chunks.push_back(std::move(c));
         }
     }
     return chunks;
@@ -96,13 +105,19 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
 
     auto run_chunk = [&](const detail::Chunk& c, bool may_poll) {
         const Job<T>& job = jobs[c.job];
+        const auto kn = static_cast<std::int64_t>(c.cols.size());
+        std::vector<ColumnSpec> sub;
         bool any_l1 = false;
-        for (std::int64_t k = c.k0; k < c.k0 + c.kn; ++k) any_l1 = any_l1 || has_l1(job.specs[k].penalty);
-        Block<T> block(job.model, c.k0, c.kn, any_l1);
-        std::vector<ColumnSpec> sub(job.specs.begin() + c.k0, job.specs.begin() + c.k0 + c.kn);
-        auto res = train_block(X, job.data, block, sub, job.options, stop, may_poll, job.state, c.k0);
-        block.store(job.model, c.k0);
-        std::copy(res.begin(), res.end(), results[c.job].begin() + c.k0);
+        for (std::int64_t k : c.cols) {
+            sub.push_back(job.specs[static_cast<std::size_t>(k)]);
+            any_l1 = any_l1 || has_l1(sub.back().penalty);
+        }
+        Block<T> block(job.model, c.cols.data(), kn, any_l1);
+        auto res = train_block(X, job.data, block, sub, job.options, stop, may_poll, job.state, c.cols.data(),
+                               c.writes_stream);
+        block.store(job.model, c.cols.data());
+        for (std::int64_t k = 0; k < kn; ++k)
+            results[c.job][static_cast<std::size_t>(c.cols[static_cast<std::size_t>(k)])] = res[static_cast<std::size_t>(k)];
     };
 
     const auto workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, n_threads)), chunks.size());

@@ -145,9 +145,9 @@ struct JobState {
         for (auto* v : {&scale, &intercept, &avg_a, &avg_b, &avg_intercept, &u}) v->assign(k, 0.0);
     }
 
-    // Copies the storage of columns [k0, k0 + block.K) between this state and
-    // a block holding them: into the block (resume) or out of it (save).
-    void transfer(Block<T>& block, std::int64_t k0, bool into_block) {
+    // Copies the storage of columns idx[0..block.K) between this state and a
+    // block holding them: into the block (resume) or out of it (save).
+    void transfer(Block<T>& block, const std::int64_t* idx, bool into_block) {
         auto move = [into_block](auto& in_block, auto& in_state) {
             if (into_block)
                 in_block = in_state;
@@ -156,7 +156,7 @@ struct JobState {
         };
         const std::int64_t K = block.K, d = block.d;
         for (std::int64_t k = 0; k < K; ++k) {
-            const auto g = static_cast<std::size_t>(k0 + k);
+            const auto g = static_cast<std::size_t>(idx[k]);
             move(block.scale[k], scale[g]);
             move(block.intercept[k], intercept[g]);
             move(block.avg_a[k], avg_a[g]);
@@ -164,7 +164,7 @@ struct JobState {
             move(block.avg_intercept[k], avg_intercept[g]);
             move(block.u[k], u[g]);
             for (std::int64_t j = 0; j < d; ++j) {
-                const auto q = static_cast<std::size_t>((k0 + k) * d + j);
+                const auto q = static_cast<std::size_t>(idx[k] * d + j);
                 move(block.W[j * K + k], W[q]);
                 if (block.averaging) move(block.Z[j * K + k], Z[q]);
                 if (!block.Q.empty()) move(block.Q[j * K + k], Q[q]);
@@ -196,8 +196,8 @@ namespace detail {
 template <class T, class Data>
 SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     const Data& X, const TrainData& td, Block<T>& block, const std::vector<ColumnSpec>& specs,
-    const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, std::int64_t k0,
-    bool avx2_body) {
+    const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, const std::int64_t* idx,
+    bool writes_stream, bool avx2_body) {
     using detail::ColumnState;
     const std::int64_t K = block.K, d = block.d;
     if (static_cast<std::int64_t>(specs.size()) != K) throw std::invalid_argument("one spec per column");
@@ -228,8 +228,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     std::int64_t first_epoch = 0;
     if (state != nullptr && state->started) {
         // Resume: the columns' states, the raw block and the shuffle stream.
-        for (std::int64_t k = 0; k < K; ++k) cols[k] = state->cols[static_cast<std::size_t>(k0 + k)];
-        state->transfer(block, k0, true);
+        for (std::int64_t k = 0; k < K; ++k) cols[k] = state->cols[static_cast<std::size_t>(idx[k])];
+        state->transfer(block, idx, true);
         order = state->order;
         rng = state->rng;
         first_epoch = state->epochs_done;
@@ -291,6 +291,14 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // The fused pass vectorises only with AVX2's blends; either way gives the
     // same numbers.
     const bool fused_l1 = K > 1 && avx2_body;
+    // the fused step visits columns [l1_lo, l1_hi), those with an L1 term and
+    // any between them (train_jobs puts a chunk's L1 columns last)
+    std::int64_t l1_lo = K, l1_hi = 0;
+    for (std::int64_t k = 0; k < K; ++k)
+        if (has_l1(specs[static_cast<std::size_t>(k)].penalty)) {
+            l1_lo = std::min(l1_lo, k);
+            l1_hi = k + 1;
+        }
 
     auto diverge = [&](ColumnState& c, std::int64_t epoch) {
         c.active = false;
@@ -441,11 +449,13 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             }
             if (any_l1_step) {
                 if (block.averaging)
-                    l1_step_dense_block<T, true>(block.W.data(), block.Q.data(), block.Z.data(), d, K, l1_s.data(),
+                    l1_step_dense_block<T, true>(block.W.data(), block.Q.data(), block.Z.data(), d, K, l1_lo,
+                                                 l1_hi, l1_s.data(),
                                                  l1_inv_s.data(), l1_u.data(), l1_a.data(), l1_on.data(),
                                                  l1_avg.data());
                 else
-                    l1_step_dense_block<T, false>(block.W.data(), block.Q.data(), nullptr, d, K, l1_s.data(),
+                    l1_step_dense_block<T, false>(block.W.data(), block.Q.data(), nullptr, d, K, l1_lo,
+                                                  l1_hi, l1_s.data(),
                                                   l1_inv_s.data(), l1_u.data(), l1_a.data(), l1_on.data(),
                                                   l1_avg.data());
                 // the next step's columns without it: s = 1, u = 0 leave them be
@@ -507,9 +517,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     }
     stop.epochs_done.fetch_add(opt.max_iter - epochs_trained, std::memory_order_relaxed);
     if (state != nullptr) {
-        for (std::int64_t k = 0; k < K; ++k) state->cols[static_cast<std::size_t>(k0 + k)] = cols[k];
-        state->transfer(block, k0, false);
-        if (k0 == 0) {
+        for (std::int64_t k = 0; k < K; ++k) state->cols[static_cast<std::size_t>(idx[k])] = cols[k];
+        state->transfer(block, idx, false);
+        if (writes_stream) {
             state->next_rng = rng;
             state->next_order = std::move(order);  // not read below
         }
@@ -526,8 +536,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 template <class T, class Data>
 __attribute__((target("avx2"))) std::vector<ColumnResult> train_block_avx2(
     const Data& X, const TrainData& td, Block<T>& block, const std::vector<ColumnSpec>& specs,
-    const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, std::int64_t k0) {
-    return train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0, true);
+    const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, const std::int64_t* idx,
+    bool writes_stream) {
+    return train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, idx, writes_stream, true);
 }
 #endif
 
@@ -555,18 +566,21 @@ inline const char* isa_in_use() {
 
 // Trains every column of `block` (single-threaded). Returns one result per
 // column. Throws Interrupted when `stop` is requested. With `state`, the block
-// holds columns [k0, k0 + K) of a resumable job: a started state is resumed,
-// and the state is updated at the end (see JobState).
+// holds columns idx[0..K) of a resumable job: a started state is resumed, and
+// the state is updated at the end (see JobState); exactly one block of each
+// call `writes_stream` (the shuffle stream the next call starts from).
 template <class T, class Data>
 std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<T>& block,
                                       const std::vector<ColumnSpec>& specs, const TrainOptions& opt,
-                                      StopToken& stop, bool may_poll, JobState<T>* state = nullptr,
-                                      std::int64_t k0 = 0) {
+                                      StopToken& stop, bool may_poll, JobState<T>* state,
+                                      const std::int64_t* idx, bool writes_stream) {
 #ifdef SGDTUNE_X86_DISPATCH
     if (isa_in_use()[0] == 'a')
-        return detail::train_block_avx2<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0);
+        return detail::train_block_avx2<T, Data>(X, td, block, specs, opt, stop, may_poll, state, idx,
+                                                 writes_stream);
 #endif
-    return detail::train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, k0, false);
+    return detail::train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, idx, writes_stream,
+                                             false);
 }
 
 }  // namespace sgdtune
