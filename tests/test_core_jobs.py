@@ -33,13 +33,13 @@ def _options(seed=3, batch_size=4):
     return o
 
 
-def _job(y, rows, specs, d, options, averaging=False):
+def _job(y, rows, specs, d, options, averaging=False, dtype=np.float64):
     k = len(specs)
     return _core.Job(
         y=y, sample_weight=None, train_idx=rows, val_idx=np.empty(0, np.int64),
-        coef=np.zeros((k, d)), intercept=np.zeros(k),
-        avg_coef=np.zeros((k, d)) if averaging else None,
-        avg_intercept=np.zeros(k) if averaging else None, specs=specs, options=options,
+        coef=np.zeros((k, d), dtype), intercept=np.zeros(k, dtype),
+        avg_coef=np.zeros((k, d), dtype) if averaging else None,
+        avg_intercept=np.zeros(k, dtype) if averaging else None, specs=specs, options=options,
     )
 
 
@@ -59,26 +59,30 @@ def _train(X, jobs, n_threads):
     return _core.train_dense(X, jobs, n_threads)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("averaging", [False, True])
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("batch_size", [1, 4])
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
 def test_trials_fused_in_one_block_equal_trials_alone(data, n_threads, batch_size, sparse,
-                                                      averaging):
+                                                      averaging, dtype):
     X, y, folds = data
+    X = X.astype(dtype)
     if sparse:
         X = sp.csr_matrix(X * (np.abs(X) > 0.8))
-    alphas = [1e-4, 1e-3, 1e-2, 1e-3]
-    penalties = ["l2", "l1", "elasticnet", "l1"]
+    # L1 columns in groups of four and one left over, between L2 and no-L1 ones
+    alphas = [1e-4, 1e-3, 1e-2, 1e-3, 3e-4, 1e-5, 2e-3, 1e-4]
+    penalties = ["l2", "l1", "elasticnet", "l1", "elasticnet", "l2", "l1", "none"]
     # with averaging: from the start, from update 30, and not at all
-    averages = [1, 30, 0, 1] if averaging else [0, 0, 0, 0]
+    averages = [1, 30, 0, 1, 30, 1, 1, 0] if averaging else [0] * 8
     configs = list(zip(alphas, penalties, averages, strict=True))
     specs = [_spec(a, penalty=p, average=m) for a, p, m in configs]
-    fused = _job(y, folds[0], specs, X.shape[1], _options(batch_size=batch_size), averaging)
+    fused = _job(y, folds[0], specs, X.shape[1], _options(batch_size=batch_size), averaging,
+                 dtype)
     _train(X, [fused], n_threads)
     for i, (a, p, m) in enumerate(configs):
         alone = _job(y, folds[0], [_spec(a, penalty=p, average=m)], X.shape[1],
-                     _options(batch_size=batch_size), averaging)
+                     _options(batch_size=batch_size), averaging, dtype)
         _train(X, [alone], 1)
         assert_array_equal(fused.coef[i], alone.coef[0])
         assert_array_equal(fused.intercept[i], alone.intercept[0])

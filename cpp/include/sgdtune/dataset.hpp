@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "simd.hpp"
+
 namespace sgdtune {
 
 template <class T>
@@ -64,14 +66,31 @@ inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int6
         out[0] = static_cast<double>(combine_lanes(l, 1));
         return;
     }
-    for (std::int64_t q = 0; q < kLanes * K; ++q) acc[q] = T(0);
+    std::int64_t k0 = 0;
+#if defined(SGDTUNE_HAVE_VECTORS)
+    // four columns at a time, their eight partial sums in registers
+    for (; k0 + 4 <= K; k0 += 4) {
+        using V = simd::v4<T>;
+        V l[kLanes] = {};
+        const T* w = W + k0;
+        std::int64_t j = 0;
+        for (; j + kLanes <= d; j += kLanes)
+            for (int q = 0; q < kLanes; ++q) l[q] += simd::splat(x[j + q]) * simd::load(w + (j + q) * K);
+        for (; j < d; ++j) l[j % kLanes] += simd::splat(x[j]) * simd::load(w + j * K);
+        const V r = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+        for (int q = 0; q < 4; ++q) out[k0 + q] = static_cast<double>(r[q]);
+    }
+    if (k0 == K) return;
+#endif
+    const std::int64_t Kr = K - k0;  // the columns left, through `acc`
+    for (std::int64_t q = 0; q < kLanes * Kr; ++q) acc[q] = T(0);
     for (std::int64_t j = 0; j < d; ++j) {
         const T xj = x[j];
-        T* a = acc + (j % kLanes) * K;
-        const T* w = W + j * K;
-        for (std::int64_t k = 0; k < K; ++k) a[k] += xj * w[k];
+        T* a = acc + (j % kLanes) * Kr;
+        const T* w = W + j * K + k0;
+        for (std::int64_t k = 0; k < Kr; ++k) a[k] += xj * w[k];
     }
-    for (std::int64_t k = 0; k < K; ++k) out[k] = static_cast<double>(combine_lanes(acc + k, K));
+    for (std::int64_t k = 0; k < Kr; ++k) out[k0 + k] = static_cast<double>(combine_lanes(acc + k, Kr));
 }
 
 template <class T, class I>
@@ -115,14 +134,37 @@ inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K,
         }
         return;
     }
+    std::int64_t k0 = 0;
+#if defined(SGDTUNE_HAVE_VECTORS)
+    // four columns at a time, their coefficients in registers
+    for (; k0 + 4 <= K; k0 += 4) {
+        const auto vc = simd::load(c + k0);
+        if (Z == nullptr) {
+            for (std::int64_t j = 0; j < d; ++j) {
+                T* w = W + j * K + k0;
+                simd::store(w, simd::load(w) + vc * simd::splat(x[j]));
+            }
+        } else {
+            const auto va = simd::load(a + k0);
+            for (std::int64_t j = 0; j < d; ++j) {
+                T* w = W + j * K + k0;
+                T* z = Z + j * K + k0;
+                const auto delta = vc * simd::splat(x[j]);
+                simd::store(w, simd::load(w) + delta);
+                simd::store(z, simd::load(z) - va * delta);
+            }
+        }
+    }
+    if (k0 == K) return;
+#endif
     for (std::int64_t j = 0; j < d; ++j) {
         const T xj = x[j];
         T* w = W + j * K;
         if (Z == nullptr) {
-            for (std::int64_t k = 0; k < K; ++k) w[k] += c[k] * xj;
+            for (std::int64_t k = k0; k < K; ++k) w[k] += c[k] * xj;
         } else {
             T* z = Z + j * K;
-            for (std::int64_t k = 0; k < K; ++k) {
+            for (std::int64_t k = k0; k < K; ++k) {
                 const T delta = c[k] * xj;
                 w[k] += delta;
                 z[k] -= a[k] * delta;

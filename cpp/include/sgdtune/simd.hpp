@@ -1,0 +1,66 @@
+// Four lanes of T (double or float) as GCC/Clang vector types, for kernels that
+// keep a group of four columns of a block in registers. Element for element
+// the arithmetic is that of the scalar code: these only say how many elements
+// one instruction handles (compiled for SSE2, two instructions per vector; for
+// AVX2, one).
+#pragma once
+
+#include <cstring>
+#include <type_traits>
+
+#if defined(__GNUC__)
+#define SGDTUNE_HAVE_VECTORS 1
+
+namespace sgdtune::simd {
+
+using v4d = double __attribute__((vector_size(32)));
+using v4f = float __attribute__((vector_size(16)));
+using v4l = long long __attribute__((vector_size(32)));
+
+template <class T>
+struct vec4_of {
+    using type = v4d;
+};
+template <>
+struct vec4_of<float> {
+    using type = v4f;
+};
+// Four T.
+template <class T>
+using v4 = typename vec4_of<T>::type;
+
+template <class T>
+__attribute__((always_inline)) inline v4<T> load(const T* p) {
+    v4<T> v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+template <class T>
+__attribute__((always_inline)) inline void store(T* p, v4<T> v) {
+    std::memcpy(p, &v, sizeof(v));
+}
+
+template <class T>
+__attribute__((always_inline)) inline v4<T> splat(T x) {
+    return v4<T>{x, x, x, x};
+}
+
+// Four T widened to double, and four doubles rounded to T.
+template <class T>
+__attribute__((always_inline)) inline v4d widen(v4<T> v) {
+    if constexpr (std::is_same_v<T, double>)
+        return v;
+    else
+        return __builtin_convertvector(v, v4d);
+}
+template <class T>
+__attribute__((always_inline)) inline v4<T> narrow(v4d v) {
+    if constexpr (std::is_same_v<T, double>)
+        return v;
+    else
+        return __builtin_convertvector(v, v4<T>);
+}
+
+}  // namespace sgdtune::simd
+#endif
