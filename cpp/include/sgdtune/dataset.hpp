@@ -51,10 +51,11 @@ inline T combine_lanes(const T* l, std::int64_t step) {
            ((l[4 * step] + l[5 * step]) + (l[6 * step] + l[7 * step]));
 }
 
-// out[k] = sum_j x_ij W[j, k] for k < K. `acc` is scratch of kLanes * K.
+// out[k] = sum_j x_ij W[j, k] for k < K. `acc` is scratch of kLanes * K. `wide`:
+// the caller is compiled for AVX2 (see isa.hpp), so four columns go at a time.
 template <class T>
 inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
-                    double* out) {
+                    double* out, bool wide = false) {
     const T* x = X.row(i);
     const std::int64_t d = X.d;
     if (K == 1) {
@@ -69,7 +70,7 @@ inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int6
     std::int64_t k0 = 0;
 #if defined(SGDTUNE_HAVE_VECTORS)
     // four columns at a time, their eight partial sums in registers
-    for (; k0 + 4 <= K; k0 += 4) {
+    for (; wide && k0 + 4 <= K; k0 += 4) {
         using V = simd::v4<T>;
         V l[kLanes] = {};
         const T* w = W + k0;
@@ -95,7 +96,7 @@ inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int6
 
 template <class T, class I>
 inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
-                    double* out) {
+                    double* out, bool /*wide*/ = false) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
     if (K == 1) {
@@ -117,7 +118,7 @@ inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int
 // an averaged iterate stored as (Z + a * W) / b unchanged by the step.
 template <class T>
 inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
-                    T* Z, const T* a) {
+                    T* Z, const T* a, bool wide = false) {
     const T* x = X.row(i);
     const std::int64_t d = X.d;
     if (K == 1) {
@@ -137,7 +138,7 @@ inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K,
     std::int64_t k0 = 0;
 #if defined(SGDTUNE_HAVE_VECTORS)
     // four columns at a time, their coefficients in registers
-    for (; k0 + 4 <= K; k0 += 4) {
+    for (; wide && k0 + 4 <= K; k0 += 4) {
         const auto vc = simd::load(c + k0);
         if (Z == nullptr) {
             for (std::int64_t j = 0; j < d; ++j) {
@@ -175,7 +176,7 @@ inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K,
 
 template <class T, class I>
 inline void row_add(const CsrView<T, I>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
-                    T* Z, const T* a) {
+                    T* Z, const T* a, bool /*wide*/ = false) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
     for (std::int64_t p = b; p < e; ++p) {

@@ -81,17 +81,59 @@ inline void l1_weight_scalar(T* W, T* Q, T* Z, std::int64_t q, double s, double 
 }
 #endif
 
+#if defined(SGDTUNE_HAVE_VECTORS)
+namespace detail {
+// l1_weight's step for four weights w[0..4) (with their Q and Z entries),
+// under per-lane parameters; `take` and `tz` select the lanes whose weight
+// (and averaged store) change.
+template <class T, bool Averaging>
+__attribute__((always_inline)) inline void l1_four(T* w_p, T* q_p, T* z_p, simd::v4d vs, simd::v4d vinv,
+                                                   simd::v4d vu, simd::v4d va, simd::v4l take, simd::v4l tz) {
+    using simd::v4d;
+    const v4d zero = simd::splat(0.0);
+    const simd::v4<T> old_w = simd::load(w_p);
+    const v4d v = simd::widen<T>(old_w);
+    const v4d w = vs * v;
+    const v4d qv = simd::widen<T>(simd::load(q_p));
+    const v4d shrunk = w - (vu + qv);
+    const v4d grown = w + (vu - qv);
+    const v4d pos = shrunk > zero ? shrunk : zero;
+    const v4d neg = grown < zero ? grown : zero;
+    const v4d nw = (w > zero ? pos : zero) + (w < zero ? neg : zero);
+    const simd::v4<T> nv = simd::narrow<T>(nw * vinv);
+    simd::store(q_p, simd::narrow<T>(qv + (nw - w)));
+    if constexpr (Averaging) {
+        const simd::v4<T> old_z = simd::load(z_p);
+        const simd::v4<T> nz = old_z - simd::narrow<T>(va * (simd::widen<T>(nv) - v));
+        // selects in double (the masks are 64-bit); widening and back is exact
+        simd::store(z_p, simd::narrow<T>(tz ? simd::widen<T>(nz) : simd::widen<T>(old_z)));
+    }
+    simd::store(w_p, simd::narrow<T>(take ? simd::widen<T>(nv) : v));
+}
+}  // namespace detail
+#endif
+
 // The step over features features[0..n) of column k (features 0..n when
 // `features` is null: dense rows; for a one-column block that loop is
 // contiguous and vectorises).
 template <class T, class Idx>
-void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double u, double a,
-             const Idx* features, std::int64_t n) {
+SGDTUNE_ALWAYS_INLINE  // into the trainer's body, compiled for its instruction set
+inline void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double u, double a,
+             const Idx* features, std::int64_t n, bool wide = false) {
     const double inv_s = 1.0 / s;
-    auto run = [&](auto averaging) {
+    auto run = [&](auto averaging) SGDTUNE_ALWAYS_INLINE {
         constexpr bool avg = decltype(averaging)::value;
         if (features == nullptr) {
-            for (std::int64_t j = 0; j < n; ++j) l1_weight<T, avg>(W, Q, Z, j * K + k, s, inv_s, u, a);
+            std::int64_t j = 0;
+#if defined(SGDTUNE_HAVE_VECTORS)
+            if (wide && K == 1) {  // contiguous: four features at a time
+                const simd::v4l all = {-1, -1, -1, -1};
+                for (; j + 4 <= n; j += 4)
+                    detail::l1_four<T, avg>(W + j, Q + j, avg ? Z + j : nullptr, simd::splat(s), simd::splat(inv_s),
+                                            simd::splat(u), simd::splat(a), all, all);
+            }
+#endif
+            for (; j < n; ++j) l1_weight<T, avg>(W, Q, Z, j * K + k, s, inv_s, u, a);
         } else {
             for (std::int64_t f = 0; f < n; ++f) {
                 const std::int64_t q = static_cast<std::int64_t>(features[f]) * K + k;
@@ -189,25 +231,8 @@ inline void l1_step_dense_block(T* __restrict W, T* __restrict Q, T* __restrict 
         T* q_row = Q + k0;
         T* z_row = Averaging ? Z + k0 : nullptr;
         for (std::int64_t j = 0; j < d; ++j, w_row += K, q_row += K) {
-            const simd::v4<T> old_w = simd::load(w_row);
-            const v4d v = simd::widen<T>(old_w);
-            const v4d w = vs * v;
-            const v4d qv = simd::widen<T>(simd::load(q_row));
-            const v4d shrunk = w - (vu + qv);
-            const v4d grown = w + (vu - qv);
-            const v4d pos = shrunk > zero ? shrunk : zero;
-            const v4d neg = grown < zero ? grown : zero;
-            const v4d nw = (w > zero ? pos : zero) + (w < zero ? neg : zero);
-            const simd::v4<T> nv = simd::narrow<T>(nw * vinv);
-            simd::store(q_row, simd::narrow<T>(qv + (nw - w)));
-            if constexpr (Averaging) {
-                const simd::v4<T> old_z = simd::load(z_row);
-                const simd::v4<T> nz = old_z - simd::narrow<T>(va * (simd::widen<T>(nv) - v));
-                // selects in double (the masks are 64-bit); widening and back is exact
-                simd::store(z_row, simd::narrow<T>(tz ? simd::widen<T>(nz) : simd::widen<T>(old_z)));
-                z_row += K;
-            }
-            simd::store(w_row, simd::narrow<T>(take ? simd::widen<T>(nv) : v));
+            detail::l1_four<T, Averaging>(w_row, q_row, z_row, vs, vinv, vu, va, take, tz);
+            if constexpr (Averaging) z_row += K;
         }
     }
 #endif

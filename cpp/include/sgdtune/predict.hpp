@@ -9,8 +9,34 @@
 #include <vector>
 
 #include "dataset.hpp"
+#include "isa.hpp"
 
 namespace sgdtune {
+
+namespace detail {
+
+template <class T, class Data>
+SGDTUNE_INLINE_INTO_ISA void decision_rows_impl(const Data& X, const T* W, const double* intercept,
+                                                std::int64_t K, const std::int64_t* rows, std::int64_t r0,
+                                                std::int64_t r1, T* out, bool wide) {
+    std::vector<T> acc(static_cast<std::size_t>(kLanes * K));
+    std::vector<double> p(static_cast<std::size_t>(K));
+    for (std::int64_t r = r0; r < r1; ++r) {
+        row_dot(X, rows ? rows[r] : r, W, K, acc.data(), p.data(), wide);
+        for (std::int64_t k = 0; k < K; ++k) out[r * K + k] = static_cast<T>(p[k] + intercept[k]);
+    }
+}
+
+#ifdef SGDTUNE_X86_DISPATCH
+template <class T, class Data>
+__attribute__((target("avx2"))) void decision_rows_avx2(const Data& X, const T* W, const double* intercept,
+                                                        std::int64_t K, const std::int64_t* rows,
+                                                        std::int64_t r0, std::int64_t r1, T* out) {
+    decision_rows_impl<T, Data>(X, W, intercept, K, rows, r0, r1, out, true);
+}
+#endif
+
+}  // namespace detail
 
 // out[r, k] = coef[k] . x_{rows[r]} + intercept[k] for r < m (rows null: row r),
 // each dot product summed in the trainer's fixed order, so a row's values do not
@@ -23,12 +49,13 @@ void decision_rows(const Data& X, const T* coef, const double* intercept, std::i
     for (std::int64_t k = 0; k < K; ++k)
         for (std::int64_t j = 0; j < d; ++j) W[j * K + k] = coef[k * d + j];
     auto run = [&](std::int64_t r0, std::int64_t r1) {
-        std::vector<T> acc(static_cast<std::size_t>(kLanes * K));
-        std::vector<double> p(static_cast<std::size_t>(K));
-        for (std::int64_t r = r0; r < r1; ++r) {
-            row_dot(X, rows ? rows[r] : r, W.data(), K, acc.data(), p.data());
-            for (std::int64_t k = 0; k < K; ++k) out[r * K + k] = static_cast<T>(p[k] + intercept[k]);
+#ifdef SGDTUNE_X86_DISPATCH
+        if (use_avx2()) {
+            detail::decision_rows_avx2<T, Data>(X, W.data(), intercept, K, rows, r0, r1, out);
+            return;
         }
+#endif
+        detail::decision_rows_impl<T, Data>(X, W.data(), intercept, K, rows, r0, r1, out, false);
     };
     // Threads only pay off for many rows.
     const std::int64_t threads = std::clamp<std::int64_t>(m * std::max<std::int64_t>(d, 1) * K / 2000000, 1,

@@ -9,6 +9,12 @@
 #include <type_traits>
 
 #if defined(__GNUC__)
+#define SGDTUNE_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define SGDTUNE_ALWAYS_INLINE
+#endif
+
+#if defined(__GNUC__)
 #define SGDTUNE_HAVE_VECTORS 1
 
 namespace sgdtune::simd {

@@ -26,6 +26,7 @@
 
 #include "block.hpp"
 #include "dataset.hpp"
+#include "isa.hpp"
 #include "loss.hpp"
 #include "penalty.hpp"
 #include "random.hpp"
@@ -182,12 +183,6 @@ struct JobState {
     }
 };
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define SGDTUNE_X86_DISPATCH 1
-#define SGDTUNE_INLINE_INTO_ISA __attribute__((always_inline)) inline
-#else
-#define SGDTUNE_INLINE_INTO_ISA inline
-#endif
 
 namespace detail {
 
@@ -259,7 +254,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         const bool clf = c.spec.target_class >= 0;
         for (std::int64_t r = 0; r < td.n_val; ++r) {
             const std::int64_t i = td.val_idx[r];
-            row_dot(X, i, avg ? block.Z.data() : block.W.data(), K, acc.data(), pbuf.data());
+            row_dot(X, i, avg ? block.Z.data() : block.W.data(), K, acc.data(), pbuf.data(), avx2_body);
             const double p = avg ? pbuf[k] + block.avg_intercept[k]
                                  : block.scale[k] * pbuf[k] + block.intercept[k];
             const double y = c.target(td.y[i]);
@@ -341,7 +336,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     if (td.sample_weight) prefetch(td.sample_weight + ahead);
                 }
                 const std::int64_t i = rows[r];
-                row_dot(X, i, block.W.data(), K, acc.data(), P.data() + r * K);
+                row_dot(X, i, block.W.data(), K, acc.data(), P.data() + r * K, avx2_body);
                 targets[r] = td.y[i];
                 weights[r] = td.sample_weight ? td.sample_weight[i] : 1.0;
                 if (any_pa) sqnorms[r] = row_sqnorm(X, i);
@@ -391,7 +386,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 }
                 if (nonzero)
                     row_add(X, rows[r], block.W.data(), K, cscaled.data(),
-                            avg_now ? block.Z.data() : nullptr, ascaled.data());
+                            avg_now ? block.Z.data() : nullptr, ascaled.data(), avx2_body);
             }
 
             // Intercepts, averaging, L1, counters.
@@ -426,7 +421,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     if constexpr (std::is_same_v<Data, DenseView<T>>) {
                         if (!fused_l1) {  // one column at a time (contiguous when K == 1)
                             l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
-                                    static_cast<const std::int64_t*>(nullptr), d);
+                                    static_cast<const std::int64_t*>(nullptr), d, avx2_body);
                         } else {  // all columns in one pass below
                             l1_s[k] = s;
                             l1_inv_s[k] = 1.0 / s;
@@ -544,25 +539,6 @@ __attribute__((target("avx2"))) std::vector<ColumnResult> train_block_avx2(
 
 }  // namespace detail
 
-// Which instruction set the trainer uses: the best this CPU has, unless
-// baseline is forced (for tests: both must give the same numbers bit for bit,
-// which holds because every sum's order is written out and no multiply-add is
-// fused).
-inline std::atomic<bool>& force_baseline_isa() {
-    static std::atomic<bool> force{false};
-    return force;
-}
-
-inline const char* isa_in_use() {
-#ifdef SGDTUNE_X86_DISPATCH
-    static const bool has_avx2 = [] {
-        __builtin_cpu_init();  // safe to call again; needed if used before constructors ran
-        return __builtin_cpu_supports("avx2") != 0;
-    }();
-    if (!force_baseline_isa().load() && has_avx2) return "avx2";
-#endif
-    return "baseline";
-}
 
 // Trains every column of `block` (single-threaded). Returns one result per
 // column. Throws Interrupted when `stop` is requested. With `state`, the block
@@ -575,7 +551,7 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
                                       StopToken& stop, bool may_poll, JobState<T>* state,
                                       const std::int64_t* idx, bool writes_stream) {
 #ifdef SGDTUNE_X86_DISPATCH
-    if (isa_in_use()[0] == 'a')
+    if (use_avx2())
         return detail::train_block_avx2<T, Data>(X, td, block, specs, opt, stop, may_poll, state, idx,
                                                  writes_stream);
 #endif
