@@ -87,8 +87,8 @@ namespace detail {
 // under per-lane parameters; `take` and `tz` select the lanes whose weight
 // (and averaged store) change.
 template <class T, bool Averaging>
-__attribute__((always_inline)) inline void l1_four(T* w_p, T* q_p, T* z_p, simd::v4d vs, simd::v4d vinv,
-                                                   simd::v4d vu, simd::v4d va, simd::v4l take, simd::v4l tz) {
+SGDTUNE_ALWAYS_INLINE inline void l1_four(T* w_p, T* q_p, T* z_p, simd::v4d vs, simd::v4d vinv, simd::v4d vu,
+                                          simd::v4d va, simd::v4l take, simd::v4l tz) {
     using simd::v4d;
     const v4d zero = simd::splat(0.0);
     const simd::v4<T> old_w = simd::load(w_p);
@@ -115,11 +115,11 @@ __attribute__((always_inline)) inline void l1_four(T* w_p, T* q_p, T* z_p, simd:
 
 // The step over features features[0..n) of column k (features 0..n when
 // `features` is null: dense rows; for a one-column block that loop is
-// contiguous and vectorises).
+// contiguous, and takes four features at a time when `wide`, see isa.hpp).
 template <class T, class Idx>
 SGDTUNE_ALWAYS_INLINE  // into the trainer's body, compiled for its instruction set
 inline void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, double u, double a,
-             const Idx* features, std::int64_t n, bool wide = false) {
+                    const Idx* features, std::int64_t n, bool wide = false) {
     const double inv_s = 1.0 / s;
     auto run = [&](auto averaging) SGDTUNE_ALWAYS_INLINE {
         constexpr bool avg = decltype(averaging)::value;
@@ -165,10 +165,10 @@ template <class T, bool Averaging>
 __attribute__((always_inline))
 #endif
 inline void l1_step_dense_columns(T* __restrict W, T* __restrict Q, T* __restrict Z, std::int64_t d,
-                                std::int64_t K, std::int64_t k_begin, std::int64_t k_end,
-                                const double* __restrict s, const double* __restrict inv_s,
-                                const double* __restrict u, const double* __restrict a,
-                                const double* __restrict on, const double* __restrict avg) {
+                                  std::int64_t K, std::int64_t k_begin, std::int64_t k_end,
+                                  const double* __restrict s, const double* __restrict inv_s,
+                                  const double* __restrict u, const double* __restrict a,
+                                  const double* __restrict on, const double* __restrict avg) {
     for (std::int64_t j = 0; j < d; ++j) {
         T* __restrict w_row = W + j * K;
         T* __restrict q_row = Q + j * K;
@@ -198,12 +198,12 @@ inline void l1_step_dense_columns(T* __restrict W, T* __restrict Q, T* __restric
     }
 }
 
-
 // l1_step_dense_columns over the columns [k_begin, k_end) of a dense block,
 // four columns at a time: each group of four keeps its parameters in
 // registers while it walks down the d rows of W, so the work per row is a
 // few vector operations with no loop set-up. Element for element the same
-// arithmetic as l1_step_dense_columns (the columns left over go there).
+// arithmetic as l1_step_dense_columns (the columns left over go there). The
+// trainer calls it only inside its AVX2 entry point (see isa.hpp).
 template <class T, bool Averaging>
 #if defined(__GNUC__)
 __attribute__((always_inline))

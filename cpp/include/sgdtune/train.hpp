@@ -60,8 +60,10 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, int n_threads) {
             if (b <= a) continue;
             Chunk c{i, {}, a == 0};
             for (std::int64_t k = a; k < b; ++k) c.cols.push_back(k);
-            std::stable_partition(c.cols.begin(), c.cols.end(),
-                                  [&](std::int64_t k) { return !has_l1(jobs[i].specs[static_cast<std::size_t>(k)].penalty); });
+            const auto& specs = jobs[i].specs;
+            std::stable_partition(c.cols.begin(), c.cols.end(), [&](std::int64_t k) {
+                return !has_l1(specs[static_cast<std::size_t>(k)].penalty);
+            });
             chunks.push_back(std::move(c));
         }
     }
@@ -116,8 +118,8 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
         auto res = train_block(X, job.data, block, sub, job.options, stop, may_poll, job.state, c.cols.data(),
                                c.writes_stream);
         block.store(job.model, c.cols.data());
-        for (std::int64_t k = 0; k < kn; ++k)
-            results[c.job][static_cast<std::size_t>(c.cols[static_cast<std::size_t>(k)])] = res[static_cast<std::size_t>(k)];
+        for (std::size_t k = 0; k < c.cols.size(); ++k)
+            results[c.job][static_cast<std::size_t>(c.cols[k])] = res[k];
     };
 
     const auto workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, n_threads)), chunks.size());
