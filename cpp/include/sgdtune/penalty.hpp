@@ -160,50 +160,12 @@ inline void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, 
 // and they have no L1 term (their Q is zero and stays zero). Each weight gets
 // the arithmetic of l1_weight, so every column ends as column-by-column
 // l1_step calls leave it.
-template <class T, bool Averaging>
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-inline void l1_step_dense_columns(T* __restrict W, T* __restrict Q, T* __restrict Z, std::int64_t d,
-                                  std::int64_t K, std::int64_t k_begin, std::int64_t k_end,
-                                  const double* __restrict s, const double* __restrict inv_s,
-                                  const double* __restrict u, const double* __restrict a,
-                                  const double* __restrict on, const double* __restrict avg) {
-    for (std::int64_t j = 0; j < d; ++j) {
-        T* __restrict w_row = W + j * K;
-        T* __restrict q_row = Q + j * K;
-        T* __restrict z_row = Averaging ? Z + j * K : nullptr;
-        for (std::int64_t k = k_begin; k < k_end; ++k) {
-            // every load unconditional, so that the loop has no control flow
-            const T old_w = w_row[k];
-            const double v = static_cast<double>(old_w);
-            const double w = s[k] * v;
-            const double qv = static_cast<double>(q_row[k]);
-            const double shrunk = w - (u[k] + qv);
-            const double grown = w + (u[k] - qv);
-            const double pos = shrunk > 0.0 ? shrunk : 0.0;  // l1_weight's max(0, .)
-            const double neg = grown < 0.0 ? grown : 0.0;    // and min(0, .)
-            // pos >= +0 and neg <= +0 are never -0, so this sum is the select
-            const double nw = (w > 0.0 ? pos : 0.0) + (w < 0.0 ? neg : 0.0);
-            const T nv = static_cast<T>(nw * inv_s[k]);
-            q_row[k] = static_cast<T>(qv + (nw - w));
-            const bool take = on[k] != 0.0;
-            if constexpr (Averaging) {
-                const T old_z = z_row[k];
-                const T nz = old_z - static_cast<T>(a[k] * (static_cast<double>(nv) - v));
-                z_row[k] = avg[k] != 0.0 ? nz : old_z;  // avg[k] != 0 only where on[k] != 0
-            }
-            w_row[k] = take ? nv : old_w;
-        }
-    }
-}
-
-// l1_step_dense_columns over the columns [k_begin, k_end) of a dense block,
-// four columns at a time: each group of four keeps its parameters in
-// registers while it walks down the d rows of W, so the work per row is a
-// few vector operations with no loop set-up. Element for element the same
-// arithmetic as l1_step_dense_columns (the columns left over go there). The
-// trainer calls it only inside its AVX2 entry point (see isa.hpp).
+//
+// Four columns at a time where it can: each group of four keeps its
+// parameters in registers while it walks down the d rows of W, so the work
+// per row is a few vector operations with no loop set-up; the columns left
+// over take the same arithmetic one by one. The trainer calls it only inside
+// its AVX2 entry point (see isa.hpp).
 template <class T, bool Averaging>
 #if defined(__GNUC__)
 __attribute__((always_inline))
@@ -236,8 +198,35 @@ inline void l1_step_dense_block(T* __restrict W, T* __restrict Q, T* __restrict 
         }
     }
 #endif
-    if (k0 < k_end)
-        l1_step_dense_columns<T, Averaging>(W, Q, Z, d, K, k0, k_end, s, inv_s, u, a, on, avg);
+    if (k0 == k_end) return;
+    // the columns left over
+    for (std::int64_t j = 0; j < d; ++j) {
+        T* __restrict w_row = W + j * K;
+        T* __restrict q_row = Q + j * K;
+        T* __restrict z_row = Averaging ? Z + j * K : nullptr;
+        for (std::int64_t k = k0; k < k_end; ++k) {
+            // every load unconditional, so that the loop has no control flow
+            const T old_w = w_row[k];
+            const double v = static_cast<double>(old_w);
+            const double w = s[k] * v;
+            const double qv = static_cast<double>(q_row[k]);
+            const double shrunk = w - (u[k] + qv);
+            const double grown = w + (u[k] - qv);
+            const double pos = shrunk > 0.0 ? shrunk : 0.0;  // l1_weight's max(0, .)
+            const double neg = grown < 0.0 ? grown : 0.0;    // and min(0, .)
+            // pos >= +0 and neg <= +0 are never -0, so this sum is the select
+            const double nw = (w > 0.0 ? pos : 0.0) + (w < 0.0 ? neg : 0.0);
+            const T nv = static_cast<T>(nw * inv_s[k]);
+            q_row[k] = static_cast<T>(qv + (nw - w));
+            const bool take = on[k] != 0.0;
+            if constexpr (Averaging) {
+                const T old_z = z_row[k];
+                const T nz = old_z - static_cast<T>(a[k] * (static_cast<double>(nv) - v));
+                z_row[k] = avg[k] != 0.0 ? nz : old_z;  // avg[k] != 0 only where on[k] != 0
+            }
+            w_row[k] = take ? nv : old_w;
+        }
+    }
 }
 
 }  // namespace sgdtune
