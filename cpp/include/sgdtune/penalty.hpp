@@ -150,8 +150,9 @@ inline void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, 
         run(std::false_type{});
 }
 
-// The step of l1_step for every column of a dense block at once, row by row of
-// W (d x K, row-major), so that the loop over the columns [k_begin, k_end) is
+// The step of l1_step for every column of a block at once, over the rows
+// features[0..n) of W (d x K, row-major; all n rows when features is null: a
+// dense block), so that the loop over the columns [k_begin, k_end) is
 // contiguous and vectorises (with AVX2; the build uses -fno-trapping-math so
 // that the selects below become blends, which changes no value); columns
 // outside that range are not visited. Column k takes part when
@@ -168,15 +169,18 @@ inline void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, 
 // per row is a few vector operations with no loop set-up; the columns left
 // over take the same arithmetic one by one. The trainer calls it only inside
 // its AVX2 entry point (see isa.hpp).
-template <class T, bool Averaging>
+template <class T, bool Averaging, class Idx>
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-inline void l1_step_dense_block(T* __restrict W, T* __restrict Q, T* __restrict Z, std::int64_t d,
-                                std::int64_t K, std::int64_t k_begin, std::int64_t k_end,
-                                const double* __restrict s, const double* __restrict inv_s,
-                                const double* __restrict u, const double* __restrict a,
-                                const double* __restrict on, const double* __restrict avg) {
+inline void l1_step_block(T* __restrict W, T* __restrict Q, T* __restrict Z, const Idx* features, std::int64_t n,
+                          std::int64_t K, std::int64_t k_begin, std::int64_t k_end, const double* __restrict s,
+                          const double* __restrict inv_s, const double* __restrict u, const double* __restrict a,
+                          const double* __restrict on, const double* __restrict avg) {
+    // the rows of W visited: features[0..n), or all n when features is null
+    auto row = [features](std::int64_t f) SGDTUNE_ALWAYS_INLINE {
+        return features ? static_cast<std::int64_t>(features[f]) : f;
+    };
     std::int64_t k0 = k_begin;
 #if defined(SGDTUNE_HAVE_VECTORS)
     using simd::v4d;
@@ -191,18 +195,16 @@ inline void l1_step_dense_block(T* __restrict W, T* __restrict Q, T* __restrict 
             va = simd::load(a + k0);
             tz = simd::load(avg + k0) != zero;
         }
-        T* w_row = W + k0;
-        T* q_row = Q + k0;
-        T* z_row = Averaging ? Z + k0 : nullptr;
-        for (std::int64_t j = 0; j < d; ++j, w_row += K, q_row += K) {
-            detail::l1_four<T, Averaging>(w_row, q_row, z_row, vs, vinv, vu, va, take, tz);
-            if constexpr (Averaging) z_row += K;
+        for (std::int64_t f = 0; f < n; ++f) {
+            const std::int64_t q = row(f) * K + k0;
+            detail::l1_four<T, Averaging>(W + q, Q + q, Averaging ? Z + q : nullptr, vs, vinv, vu, va, take, tz);
         }
     }
 #endif
     if (k0 == k_end) return;
     // the columns left over
-    for (std::int64_t j = 0; j < d; ++j) {
+    for (std::int64_t f = 0; f < n; ++f) {
+        const std::int64_t j = row(f);
         T* __restrict w_row = W + j * K;
         T* __restrict q_row = Q + j * K;
         T* __restrict z_row = Averaging ? Z + j * K : nullptr;

@@ -280,7 +280,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         return 1.0 - num / tot;
     };
     std::vector<double> pval(K);
-    // Dense blocks: each step's L1 parameters per column, for one fused pass.
+    // Each step's L1 parameters per column, for one pass over all columns of the
+    // features the step visits (every feature of a dense block; a sparse
+    // step's touched ones).
     std::vector<double> l1_s(K, 1.0), l1_inv_s(K, 1.0), l1_u(K), l1_a(K), l1_on(K), l1_avg(K);
     bool any_l1_step = false;
     // The fused pass vectorises only with AVX2's blends; either way gives the
@@ -418,19 +420,18 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     block.u[k] += c.l1_ratio * etas[k] * c.spec.alpha;
                     T* Zk = avg_col ? block.Z.data() : nullptr;
                     const double s = block.scale[k], u = block.u[k], a = avg_col ? block.avg_a[k] : 0.0;
-                    if constexpr (std::is_same_v<Data, DenseView<T>>) {
-                        if (!fused_l1) {  // one column at a time (contiguous when K == 1)
-                            l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
-                                    static_cast<const std::int64_t*>(nullptr), d, avx2_body);
-                        } else {  // all columns in one pass below
-                            l1_s[k] = s;
-                            l1_inv_s[k] = 1.0 / s;
-                            l1_u[k] = u;
-                            l1_a[k] = a;
-                            l1_on[k] = 1.0;
-                            l1_avg[k] = avg_col ? 1.0 : 0.0;
-                            any_l1_step = true;
-                        }
+                    if (fused_l1) {  // all columns in one pass below
+                        l1_s[k] = s;
+                        l1_inv_s[k] = 1.0 / s;
+                        l1_u[k] = u;
+                        l1_a[k] = a;
+                        l1_on[k] = 1.0;
+                        l1_avg[k] = avg_col ? 1.0 : 0.0;
+                        any_l1_step = true;
+                    } else if constexpr (std::is_same_v<Data, DenseView<T>>) {
+                        // one column at a time (contiguous when K == 1)
+                        l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
+                                static_cast<const std::int64_t*>(nullptr), d, avx2_body);
                     } else if (dedupe) {
                         l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a, touched.data(),
                                 static_cast<std::int64_t>(touched.size()));
@@ -443,16 +444,27 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 c.t += 1.0;
             }
             if (any_l1_step) {
-                if (block.averaging)
-                    l1_step_dense_block<T, true>(block.W.data(), block.Q.data(), block.Z.data(), d, K, l1_lo,
-                                                 l1_hi, l1_s.data(),
-                                                 l1_inv_s.data(), l1_u.data(), l1_a.data(), l1_on.data(),
-                                                 l1_avg.data());
-                else
-                    l1_step_dense_block<T, false>(block.W.data(), block.Q.data(), nullptr, d, K, l1_lo,
-                                                  l1_hi, l1_s.data(),
-                                                  l1_inv_s.data(), l1_u.data(), l1_a.data(), l1_on.data(),
-                                                  l1_avg.data());
+                // (lambdas inlined: their vector code must be compiled for AVX2)
+                auto pass = [&](auto averaging, const auto* features, std::int64_t n) SGDTUNE_ALWAYS_INLINE {
+                    constexpr bool avg = decltype(averaging)::value;
+                    l1_step_block<T, avg>(block.W.data(), block.Q.data(), avg ? block.Z.data() : nullptr, features,
+                                          n, K, l1_lo, l1_hi, l1_s.data(), l1_inv_s.data(), l1_u.data(),
+                                          l1_a.data(), l1_on.data(), l1_avg.data());
+                };
+                auto over = [&](const auto* features, std::int64_t n) SGDTUNE_ALWAYS_INLINE {
+                    if (block.averaging)
+                        pass(std::true_type{}, features, n);
+                    else
+                        pass(std::false_type{}, features, n);
+                };
+                if constexpr (std::is_same_v<Data, DenseView<T>>) {
+                    over(static_cast<const std::int64_t*>(nullptr), d);
+                } else if (dedupe) {  // the batch's distinct features
+                    over(touched.data(), static_cast<std::int64_t>(touched.size()));
+                } else {  // one canonical row: its own column indices
+                    const auto b0 = X.indptr[rows[0]], e0 = X.indptr[rows[0] + 1];
+                    over(X.indices + b0, static_cast<std::int64_t>(e0 - b0));
+                }
                 // the next step's columns without it: s = 1, u = 0 leave them be
                 std::fill(l1_on.begin(), l1_on.end(), 0.0);
                 std::fill(l1_avg.begin(), l1_avg.end(), 0.0);
