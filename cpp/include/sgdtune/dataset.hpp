@@ -96,7 +96,7 @@ inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int6
 
 template <class T, class I>
 inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
-                    double* out, bool /*wide*/ = false) {
+                    double* out, bool wide = false) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
     if (K == 1) {
@@ -105,13 +105,23 @@ inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int
         out[0] = static_cast<double>(s);
         return;
     }
-    for (std::int64_t k = 0; k < K; ++k) acc[k] = T(0);
+    std::int64_t k0 = 0;
+#if defined(SGDTUNE_HAVE_VECTORS)
+    for (; wide && k0 + 4 <= K; k0 += 4) {  // four columns at a time, the sums in a register
+        simd::v4<T> sum = {};
+        for (std::int64_t p = b; p < e; ++p)
+            sum += simd::splat(X.data[p]) * simd::load(W + static_cast<std::int64_t>(X.indices[p]) * K + k0);
+        for (int q = 0; q < 4; ++q) out[k0 + q] = static_cast<double>(sum[q]);
+    }
+    if (k0 == K) return;
+#endif
+    for (std::int64_t k = k0; k < K; ++k) acc[k] = T(0);
     for (std::int64_t p = b; p < e; ++p) {
         const T v = X.data[p];
         const T* w = W + static_cast<std::int64_t>(X.indices[p]) * K;
-        for (std::int64_t k = 0; k < K; ++k) acc[k] += v * w[k];
+        for (std::int64_t k = k0; k < K; ++k) acc[k] += v * w[k];
     }
-    for (std::int64_t k = 0; k < K; ++k) out[k] = static_cast<double>(acc[k]);
+    for (std::int64_t k = k0; k < K; ++k) out[k] = static_cast<double>(acc[k]);
 }
 
 // W[j, k] += c[k] * x_ij; with Z, also Z[j, k] -= a[k] * (c[k] * x_ij), which keeps
@@ -176,18 +186,32 @@ inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K,
 
 template <class T, class I>
 inline void row_add(const CsrView<T, I>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
-                    T* Z, const T* a, bool /*wide*/ = false) {
+                    T* Z, const T* a, bool wide = false) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
+    std::int64_t k0 = 0;
+#if defined(SGDTUNE_HAVE_VECTORS)
+    for (; wide && k0 + 4 <= K; k0 += 4) {  // four columns at a time, their coefficients in registers
+        const auto vc = simd::load(c + k0);
+        const auto va = Z == nullptr ? simd::v4<T>{} : simd::load(a + k0);
+        for (std::int64_t p = b; p < e; ++p) {
+            const std::int64_t off = static_cast<std::int64_t>(X.indices[p]) * K + k0;
+            const auto delta = vc * simd::splat(X.data[p]);
+            simd::store(W + off, simd::load(W + off) + delta);
+            if (Z != nullptr) simd::store(Z + off, simd::load(Z + off) - va * delta);
+        }
+    }
+    if (k0 == K) return;
+#endif
     for (std::int64_t p = b; p < e; ++p) {
         const T v = X.data[p];
         const std::int64_t off = static_cast<std::int64_t>(X.indices[p]) * K;
         T* w = W + off;
         if (Z == nullptr) {
-            for (std::int64_t k = 0; k < K; ++k) w[k] += c[k] * v;
+            for (std::int64_t k = k0; k < K; ++k) w[k] += c[k] * v;
         } else {
             T* z = Z + off;
-            for (std::int64_t k = 0; k < K; ++k) {
+            for (std::int64_t k = k0; k < K; ++k) {
                 const T delta = c[k] * v;
                 w[k] += delta;
                 z[k] -= a[k] * delta;
