@@ -164,6 +164,16 @@ class TrialStorage:
             raise
 
     def _open(self, definition, fingerprint, resume):
+        # another program's database is left as it is (not even its journal
+        # mode); a file another process is creating may hold some of ours
+        tables = {name for (name,) in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        foreign = {t for t in tables if not t.startswith("sqlite_")} - {"searches", "trials"}
+        if foreign:
+            raise ValueError(
+                f"{self.path!r} is not an sgdtune storage file: it is a SQLite database "
+                f"with other tables ({', '.join(sorted(foreign))}); use another file"
+            )
         # WAL: a committed trial survives a killed process; readers do not block.
         # Switching a new file to WAL takes an exclusive lock that SQLite does not
         # wait for, so processes opening the file together retry here.
@@ -177,13 +187,6 @@ class TrialStorage:
                     raise
                 time.sleep(0.05)
         self._db.execute("PRAGMA synchronous=NORMAL")
-        tables = {name for (name,) in self._db.execute(
-            "SELECT name FROM sqlite_master WHERE type='table'")}
-        if tables and not {"searches", "trials"} <= tables:
-            raise ValueError(
-                f"{self.path!r} is not an sgdtune storage file: it is a SQLite database "
-                f"with other tables ({', '.join(sorted(tables))}); use another file"
-            )
         self._db.executescript(_SCHEMA)
         with self._transaction():
             row = self._db.execute(
