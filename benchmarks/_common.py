@@ -6,7 +6,9 @@
 * :class:`JsonLines` appends one JSON object per measurement to a file (or does
   nothing when no file is given);
 * :func:`environment` describes the machine and library versions, to be stored
-  next to the numbers.
+  next to the numbers;
+* :func:`rss_bytes` and :class:`PeakSampler` measure memory: resident memory
+  now, and the peak of any such measure while a block runs.
 """
 
 from __future__ import annotations
@@ -205,3 +207,35 @@ def environment() -> dict[str, Any]:
             continue
         info[name] = getattr(module, "__version__", "?")
     return info
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process now, in bytes (Linux)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakSampler:
+    """The peak of ``measure()`` (bytes), sampled every ``interval`` seconds
+    by a thread while the ``with`` block runs, and once at each end."""
+
+    def __init__(self, measure: Callable[[], int], interval: float) -> None:
+        self.measure, self.interval, self.peak = measure, interval, 0
+
+    def __enter__(self) -> Self:
+        import threading
+
+        self.peak, self._stop = self.measure(), threading.Event()
+
+        def watch() -> None:
+            while not self._stop.wait(self.interval):
+                self.peak = max(self.peak, self.measure())
+
+        self._thread = threading.Thread(target=watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.measure())

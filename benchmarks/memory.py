@@ -12,8 +12,8 @@ a) **Peak memory of a 2-thread search over 1 GB of float32 data.** Dense
    too; ``--with-sklearn`` adds scikit-learn's GridSearchCV (``n_jobs=2``: two
    worker processes). The last memory column sums the proportional set size
    (PSS, shared pages split among the processes sharing them) of the process
-   and its workers, sampled every 20 ms (needs psutil), so scikit-learn's
-   workers count too.
+   and its workers, sampled every 20 ms (needs psutil; 0 without it), so
+   scikit-learn's workers count too.
 b) **Resident memory over many fits and searches.** 1,000 fits (five kinds:
    dense and float32 multiclass, averaging, early stopping, partial_fit) and
    100 small grid searches in one process; prints resident memory after a
@@ -36,13 +36,9 @@ import sys
 import time
 
 import numpy as np
+from _common import PeakSampler, rss_bytes
 
 MiB = 2**20
-
-
-def _rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
 
 
 def _make_data(gigabytes, n_features=100, seed=0):
@@ -91,10 +87,9 @@ def _child_peak(kind, gigabytes):
     warnings.simplefilter("ignore", ConvergenceWarning)
     X, y = _make_data(gigabytes)
     gc.collect()
-    before = _rss()
-    sampler = _PssSampler()
+    before = rss_bytes()
     start = time.perf_counter()
-    with sampler:
+    with PeakSampler(_tree_pss, 0.02) as sampler:
         search = _search(kind).fit(X, y)
     seconds = time.perf_counter() - start
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -116,34 +111,15 @@ def _pss(pid):
     return 0
 
 
-class _PssSampler:
-    """Peak of the summed PSS of this process and its descendants (worker
-    processes included), sampled every 20 ms; 0 without psutil."""
-
-    def __enter__(self):
-        import threading
-
-        self.peak, self._done = 0, threading.Event()
-        try:
-            import psutil
-        except ImportError:
-            return self
-        me = psutil.Process()
-
-        def run():
-            while not self._done.is_set():
-                pids = [me.pid] + [c.pid for c in me.children(recursive=True)]
-                self.peak = max(self.peak, sum(_pss(p) for p in pids))
-                self._done.wait(0.02)
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._done.set()
-        if hasattr(self, "_thread"):
-            self._thread.join()
+def _tree_pss():
+    """Summed PSS of this process and its descendants (worker processes
+    included); 0 without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return 0
+    me = psutil.Process()
+    return sum(_pss(p) for p in [me.pid] + [c.pid for c in me.children(recursive=True)])
 
 
 def _flat(n_fits, n_searches, report_every):
@@ -176,7 +152,7 @@ def _flat(n_fits, n_searches, report_every):
     for _ in range(10):
         search()
     gc.collect()
-    rows = [("warm-up", 0, 0, _rss())]
+    rows = [("warm-up", 0, 0, rss_bytes())]
     fits_done = searches_done = 0
     steps = max(1, n_fits // report_every)
     for step in range(steps):
@@ -187,7 +163,7 @@ def _flat(n_fits, n_searches, report_every):
         fits_done += n_fits // steps
         searches_done += n_searches // steps
         gc.collect()
-        rows.append((f"step {step + 1}", fits_done, searches_done, _rss()))
+        rows.append((f"step {step + 1}", fits_done, searches_done, rss_bytes()))
     return rows
 
 

@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from statistics import median
+
+from _common import PeakSampler, rss_bytes
 
 GRID = {
     "alpha": [1e-6, 1e-5, 1e-4, 1e-3],
@@ -86,34 +87,6 @@ def _search(method: str):
     raise ValueError(method)
 
 
-def _rss() -> int:
-    """Resident memory of this process now, in bytes (Linux)."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
-
-
-class _PeakRSS:
-    """Samples resident memory every 2 ms while the block runs."""
-
-    def __enter__(self):
-        import threading
-
-        self.peak, self._stop = _rss(), threading.Event()
-
-        def watch():
-            while not self._stop.wait(0.002):
-                self.peak = max(self.peak, _rss())
-
-        self._thread = threading.Thread(target=watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss())
-
-
 def _child(method: str, n_samples: int, repeats: int) -> None:
     import warnings
 
@@ -123,8 +96,8 @@ def _child(method: str, n_samples: int, repeats: int) -> None:
         warnings.simplefilter("ignore")
         for _ in range(repeats):
             search = _search(method)
-            before = _rss()
-            with _PeakRSS() as peak:
+            before = rss_bytes()
+            with PeakSampler(rss_bytes, 0.002) as peak:
                 start = time.perf_counter()
                 search.fit(X, y)
                 times.append(time.perf_counter() - start)

@@ -152,23 +152,23 @@ inline void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, 
 
 // The step of l1_step for every column of a block at once, over the rows
 // features[0..n) of W (d x K, row-major; all n rows when features is null: a
-// dense block), so that the loop over the columns [k_begin, k_end) is
-// contiguous and vectorises (with AVX2; the build uses -fno-trapping-math so
-// that the selects below become blends, which changes no value); columns
+// dense block), so that the columns [k_begin, k_end) of a row are contiguous
+// and vectorise (with AVX2; the build uses -fno-trapping-math so that
+// l1_four's selects become blends, which changes no value); columns
 // outside that range are not visited. Column k takes part when
 // on[k] != 0, with scale s[k], total penalty u[k] and, where avg[k] != 0, the
 // averaged store updated with a[k]. The weights and averaged store of the
-// other columns are left exactly as they are (selects); their Q entries are
-// rewritten but keep their value when the caller passes s = 1, u = 0 for them
-// and they have no L1 term (their Q is zero and stays zero). Each weight gets
-// the arithmetic of l1_weight, so every column ends as column-by-column
-// l1_step calls leave it.
+// other columns are left exactly as they are; within a group of four their Q
+// entries are rewritten, and keep their value when the caller passes s = 1,
+// u = 0 for them and they have no L1 term (their Q is zero and stays zero).
+// Each weight gets the arithmetic of l1_weight, so every column ends as
+// column-by-column l1_step calls leave it.
 //
 // Four columns at a time where it can: each group of four keeps its
-// parameters in registers while it walks down the d rows of W, so the work
-// per row is a few vector operations with no loop set-up; the columns left
-// over take the same arithmetic one by one. The trainer calls it only inside
-// its AVX2 entry point (see isa.hpp).
+// parameters in registers while it walks down the rows of W, so the work per
+// row is a few vector operations with no loop set-up; the columns left over
+// take l1_weight one by one. The trainer calls it only inside its AVX2 entry
+// point (see isa.hpp).
 template <class T, bool Averaging, class Idx>
 #if defined(__GNUC__)
 __attribute__((always_inline))
@@ -202,33 +202,15 @@ inline void l1_step_block(T* __restrict W, T* __restrict Q, T* __restrict Z, con
     }
 #endif
     if (k0 == k_end) return;
-    // the columns left over
+    // the columns left over, one by one (l1_weight is the arithmetic above)
     for (std::int64_t f = 0; f < n; ++f) {
-        const std::int64_t j = row(f);
-        T* __restrict w_row = W + j * K;
-        T* __restrict q_row = Q + j * K;
-        T* __restrict z_row = Averaging ? Z + j * K : nullptr;
+        const std::int64_t off = row(f) * K;
         for (std::int64_t k = k0; k < k_end; ++k) {
-            // every load unconditional, so that the loop has no control flow
-            const T old_w = w_row[k];
-            const double v = static_cast<double>(old_w);
-            const double w = s[k] * v;
-            const double qv = static_cast<double>(q_row[k]);
-            const double shrunk = w - (u[k] + qv);
-            const double grown = w + (u[k] - qv);
-            const double pos = shrunk > 0.0 ? shrunk : 0.0;  // l1_weight's max(0, .)
-            const double neg = grown < 0.0 ? grown : 0.0;    // and min(0, .)
-            // pos >= +0 and neg <= +0 are never -0, so this sum is the select
-            const double nw = (w > 0.0 ? pos : 0.0) + (w < 0.0 ? neg : 0.0);
-            const T nv = static_cast<T>(nw * inv_s[k]);
-            q_row[k] = static_cast<T>(qv + (nw - w));
-            const bool take = on[k] != 0.0;
-            if constexpr (Averaging) {
-                const T old_z = z_row[k];
-                const T nz = old_z - static_cast<T>(a[k] * (static_cast<double>(nv) - v));
-                z_row[k] = avg[k] != 0.0 ? nz : old_z;  // avg[k] != 0 only where on[k] != 0
-            }
-            w_row[k] = take ? nv : old_w;
+            if (on[k] == 0.0) continue;
+            if (Averaging && avg[k] != 0.0)
+                l1_weight<T, true>(W, Q, Z, off + k, s[k], inv_s[k], u[k], a[k]);
+            else
+                l1_weight<T, false>(W, Q, Z, off + k, s[k], inv_s[k], u[k], a[k]);
         }
     }
 }

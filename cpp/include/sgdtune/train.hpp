@@ -34,7 +34,7 @@ struct Job {
 namespace detail {
 
 // A chunk: some columns of one job, trained as one block by one thread. Its
-// columns without an L1 term come first, so that the dense L1 step can skip
+// columns without an L1 term come first, so that the block's L1 step can skip
 // them (a column's numbers do not depend on its place in a block).
 struct Chunk {
     std::size_t job;

@@ -183,7 +183,6 @@ struct JobState {
     }
 };
 
-
 namespace detail {
 
 // The trainer's body; compiled once for the baseline instruction set and, on
@@ -550,7 +549,6 @@ __attribute__((target("avx2"))) std::vector<ColumnResult> train_block_avx2(
 #endif
 
 }  // namespace detail
-
 
 // Trains every column of `block` (single-threaded). Returns one result per
 // column. Throws Interrupted when `stop` is requested. With `state`, the block
