@@ -18,6 +18,13 @@ b) **Resident memory over many fits and searches.** 1,000 fits (five kinds:
    dense and float32 multiclass, averaging, early stopping, partial_fit) and
    100 small grid searches in one process; prints resident memory after a
    warm-up and after every 250 fits / 25 searches. Flat means no leak.
+c) **Scoring many candidates.** A RandomizedSearchCV of ``--candidates``
+   candidates (200) on 100,000 x 100 float64 rows, 3 folds, ``batch_size=256``,
+   ``max_iter=1``, ``return_train_score=True``, scoring accuracy and ROC AUC:
+   how far resident memory rises during the search and how long it takes, with
+   the scores computed in the core (the default) and with the stand-in path
+   (every model's decision values handed to Python for scikit-learn's
+   scorers), in the same process, medians of ``--repeats`` runs.
 
 Usage::
 
@@ -167,6 +174,41 @@ def _flat(n_fits, n_searches, report_every):
     return rows
 
 
+def _scoring(n_candidates, repeats):
+    """c): (path, median peak growth in bytes, median seconds, best score)."""
+    import sgdtune
+    from sgdtune import _scoring
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=100_000, n_features=100, n_informative=20,
+                               random_state=0)
+    space = {"alpha": sgdtune.Real(1e-6, 1e-2, log=True), "l1_ratio": sgdtune.Real(0.0, 1.0)}
+    est = sgdtune.SGDClassifier(penalty="elasticnet", batch_size=256, max_iter=1, tol=None,
+                                random_state=0)
+    core_metrics = _scoring.core_metrics
+    out = []
+    for path in ["core", "stand-in"]:
+        _scoring.core_metrics = core_metrics if path == "core" else (lambda *a: None)
+        peaks, seconds = [], []
+        try:
+            for _ in range(repeats):
+                gc.collect()
+                before = rss_bytes()
+                t0 = time.perf_counter()
+                with PeakSampler(rss_bytes, 0.002) as peak:
+                    s = sgdtune.RandomizedSearchCV(est, space, n_iter=n_candidates, cv=3,
+                                                   scoring=["accuracy", "roc_auc"],
+                                                   refit=False, return_train_score=True,
+                                                   n_jobs=2, random_state=0).fit(X, y)
+                seconds.append(time.perf_counter() - t0)
+                peaks.append(peak.peak - before)
+                del s
+        finally:
+            _scoring.core_metrics = core_metrics
+        out.append((path, float(np.median(peaks)), float(np.median(seconds))))
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--gigabytes", type=float, default=1.0, help="size of X in a) (GB)")
@@ -176,6 +218,8 @@ def main(argv=None):
                    help="also scikit-learn's GridSearchCV in a)")
     p.add_argument("--fits", type=int, default=1000)
     p.add_argument("--searches", type=int, default=100)
+    p.add_argument("--candidates", type=int, default=200, help="candidates in c)")
+    p.add_argument("--repeats", type=int, default=3, help="runs of c)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
@@ -201,6 +245,12 @@ def main(argv=None):
     base = rows[0][3]
     for name, fits, searches, rss in rows:
         print(f"| {name} | {fits} | {searches} | {rss / MiB:.1f} | {(rss - base) / MiB:+.1f} |")
+    print(f"\nc) scoring {a.candidates} candidates x 3 folds (test and train scores), "
+          "X 100,000 x 100 float64 (76 MiB)\n")
+    print("| scores computed | memory growth during the search (MiB) | time (s) |")
+    print("|---|---|---|")
+    for path, growth, seconds in _scoring(a.candidates, a.repeats):
+        print(f"| {path} | {growth / MiB:.0f} | {seconds:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "sgdtune/metrics.hpp"
 #include "sgdtune/predict.hpp"
 #include "sgdtune/train.hpp"
 
@@ -237,16 +238,6 @@ py::list run(const Data& X, std::vector<PyJob>& pyjobs, int n_threads, const py:
     return out;
 }
 
-py::list train_dense(const py::array& X, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
-    if (X.ndim() != 2) fail("X must be 2-dimensional");
-    const std::int64_t n = X.shape(0), d = X.shape(1);
-    if (has_dtype<float>(X))
-        return run<float>(DenseView<float>{typed<float>(X, "X", 2), n, d, d}, jobs, n_threads, progress);
-    if (has_dtype<double>(X))
-        return run<double>(DenseView<double>{typed<double>(X, "X", 2), n, d, d}, jobs, n_threads, progress);
-    fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
-}
-
 // Checks a CSR matrix's arrays: dtypes, lengths, row pointers, column range.
 template <class T, class I>
 void check_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
@@ -277,22 +268,50 @@ bool csr_is_i32(const py::array& indices) {
     return i32;
 }
 
+// Calls f with X's typed view: dense C-contiguous float32/float64, or CSR
+// (float32/float64 values, int32/int64 indices, checked).
+template <class F>
+auto with_dense_view(const py::array& X, F&& f) {
+    if (X.ndim() != 2) fail("X must be 2-dimensional");
+    const std::int64_t n = X.shape(0), d = X.shape(1);
+    if (has_dtype<float>(X)) return f(DenseView<float>{typed<float>(X, "X", 2), n, d, d});
+    if (!has_dtype<double>(X)) fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
+    return f(DenseView<double>{typed<double>(X, "X", 2), n, d, d});
+}
+
 template <class T, class I>
-py::list train_csr_t(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
-                     std::int64_t d, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
+CsrView<T, I> csr_view(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+                       std::int64_t d) {
     check_csr<T, I>(data, indices, indptr, n, d);
-    return run<T>(CsrView<T, I>{typed<T>(data, "X.data", 1), typed<I>(indices, "X.indices", 1),
-                                typed<I>(indptr, "X.indptr", 1), n, d},
-                  jobs, n_threads, progress);
+    return CsrView<T, I>{typed<T>(data, "X.data", 1), typed<I>(indices, "X.indices", 1),
+                         typed<I>(indptr, "X.indptr", 1), n, d};
+}
+
+template <class F>
+auto with_csr_view(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
+                   std::int64_t d, F&& f) {
+    const bool f32 = csr_is_f32(data), i32 = csr_is_i32(indices);
+    if (f32 && i32) return f(csr_view<float, std::int32_t>(data, indices, indptr, n, d));
+    if (f32) return f(csr_view<float, std::int64_t>(data, indices, indptr, n, d));
+    if (i32) return f(csr_view<double, std::int32_t>(data, indices, indptr, n, d));
+    return f(csr_view<double, std::int64_t>(data, indices, indptr, n, d));
+}
+
+// The value type of a data view.
+template <class Data>
+using value_of = std::remove_const_t<std::remove_pointer_t<decltype(Data::data)>>;
+
+py::list train_dense(const py::array& X, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
+    return with_dense_view(X, [&](const auto& view) {
+        return run<value_of<std::decay_t<decltype(view)>>>(view, jobs, n_threads, progress);
+    });
 }
 
 py::list train_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
                    std::int64_t d, std::vector<PyJob>& jobs, int n_threads, const py::object& progress) {
-    const bool f32 = csr_is_f32(data), i32 = csr_is_i32(indices);
-    if (f32 && i32) return train_csr_t<float, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
-    if (f32) return train_csr_t<float, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
-    if (i32) return train_csr_t<double, std::int32_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
-    return train_csr_t<double, std::int64_t>(data, indices, indptr, n, d, jobs, n_threads, progress);
+    return with_csr_view(data, indices, indptr, n, d, [&](const auto& view) {
+        return run<value_of<std::decay_t<decltype(view)>>>(view, jobs, n_threads, progress);
+    });
 }
 
 template <class T, class Data>
@@ -322,34 +341,96 @@ py::array decision_t(const Data& X, const py::array& coef, const py::array& inte
 
 py::array decision_dense(const py::array& X, const py::array& coef, const py::array& intercept,
                          const py::object& rows, int n_threads) {
-    if (X.ndim() != 2) fail("X must be 2-dimensional");
-    const std::int64_t n = X.shape(0), d = X.shape(1);
-    if (has_dtype<float>(X))
-        return decision_t<float>(DenseView<float>{typed<float>(X, "X", 2), n, d, d}, coef, intercept, rows, n_threads);
-    if (has_dtype<double>(X))
-        return decision_t<double>(DenseView<double>{typed<double>(X, "X", 2), n, d, d}, coef, intercept, rows,
-                                  n_threads);
-    fail("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
-}
-
-template <class T, class I>
-py::array decision_csr_t(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
-                         std::int64_t d, const py::array& coef, const py::array& intercept, const py::object& rows,
-                         int n_threads) {
-    check_csr<T, I>(data, indices, indptr, n, d);
-    return decision_t<T>(CsrView<T, I>{typed<T>(data, "X.data", 1), typed<I>(indices, "X.indices", 1),
-                                       typed<I>(indptr, "X.indptr", 1), n, d},
-                         coef, intercept, rows, n_threads);
+    return with_dense_view(X, [&](const auto& view) {
+        return decision_t<value_of<std::decay_t<decltype(view)>>>(view, coef, intercept, rows, n_threads);
+    });
 }
 
 py::array decision_csr(const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n,
                        std::int64_t d, const py::array& coef, const py::array& intercept, const py::object& rows,
                        int n_threads) {
-    const bool f32 = csr_is_f32(data), i32 = csr_is_i32(indices);
-    if (f32 && i32) return decision_csr_t<float, std::int32_t>(data, indices, indptr, n, d, coef, intercept, rows, n_threads);
-    if (f32) return decision_csr_t<float, std::int64_t>(data, indices, indptr, n, d, coef, intercept, rows, n_threads);
-    if (i32) return decision_csr_t<double, std::int32_t>(data, indices, indptr, n, d, coef, intercept, rows, n_threads);
-    return decision_csr_t<double, std::int64_t>(data, indices, indptr, n, d, coef, intercept, rows, n_threads);
+    return with_csr_view(data, indices, indptr, n, d, [&](const auto& view) {
+        return decision_t<value_of<std::decay_t<decltype(view)>>>(view, coef, intercept, rows, n_threads);
+    });
+}
+
+// Scores of many models on rows of X (metrics::score_models). The models
+// come stacked: coef (columns x features) and intercepts, offsets[i] the first
+// column of model i (n_models + 1 entries), proba[i] how model i makes
+// probabilities; metrics holds (metric, average) pairs; a classifier's fold
+// comes as class codes in [0, n_classes), a regressor's (n_classes 0) as
+// float64 targets. Returns (scores: n_models x n_metrics, ok: n_models,
+// clipped: n_models x n_rows, empty without log_loss; see metrics.hpp).
+template <class Data>
+py::tuple score_t(const Data& X, const py::array& coef, const py::array& intercept, const py::array& offsets,
+                  const py::array& proba, const py::array& rows, const py::array& metrics, std::int64_t n_classes,
+                  const py::object& codes, const py::object& y, std::int64_t pos, bool float32_targets,
+                  int n_threads, std::int64_t max_bytes) {
+    using T = value_of<Data>;
+    if (max_bytes < 0) fail("max_bytes must be non-negative");
+    const T* c = typed<T>(coef, "coef", 2);
+    const std::int64_t cols = coef.shape(0);
+    if (coef.shape(1) != X.d) fail("coef must have shape (n_columns, n_features)");
+    const double* b = typed<double>(intercept, "intercept", 1);
+    check_len(intercept, cols, "intercept");
+    const auto* off = typed<std::int64_t>(offsets, "offsets", 1);
+    const std::int64_t n_models = offsets.shape(0) - 1;
+    if (n_models < 0 || off[0] != 0 || off[n_models] != cols) fail("offsets must run from 0 to the number of columns");
+    const std::int64_t width = n_classes > 2 ? n_classes : 1;
+    for (std::int64_t i = 0; i < n_models; ++i)
+        if (off[i + 1] - off[i] != width)
+            fail("each model must have " + std::to_string(width) + " decision column(s)");
+    const auto* pk = typed<std::int8_t>(proba, "proba", 1);
+    check_len(proba, n_models, "proba");
+    for (std::int64_t i = 0; i < n_models; ++i)
+        if (pk[i] < 0 || pk[i] > 2) fail("proba holds an unknown kind");
+    const std::int64_t* idx = row_indices(rows, X.n, "rows");
+    const std::int64_t m = rows.shape(0);
+    const auto* mq = typed<std::int32_t>(metrics, "metrics", 2);
+    if (metrics.shape(1) != 2) fail("metrics must have shape (n_metrics, 2)");
+    std::vector<metrics::MetricSpec> specs;
+    for (py::ssize_t q = 0; q < metrics.shape(0); ++q) {
+        if (mq[2 * q] < 0 || mq[2 * q] > static_cast<int>(metrics::Metric::mean_absolute_error) ||
+            mq[2 * q + 1] < 0 || mq[2 * q + 1] > static_cast<int>(metrics::Average::weighted))
+            fail("metrics holds an unknown metric or average");
+        specs.push_back({static_cast<metrics::Metric>(mq[2 * q]), static_cast<metrics::Average>(mq[2 * q + 1])});
+    }
+    if (n_classes < 0 || n_classes == 1) fail("n_classes must be 0 (a regressor) or at least 2");
+    if (pos < -1 || pos >= std::max<std::int64_t>(n_classes, 1)) fail("pos must be -1 or a class code");
+    py::array codes_arr, y_arr;
+    const std::int32_t* cd = nullptr;
+    const double* yv = nullptr;
+    if (n_classes > 0) {
+        codes_arr = codes.cast<py::array>();
+        cd = typed<std::int32_t>(codes_arr, "codes", 1);
+        check_len(codes_arr, m, "codes");
+        if (!all_in_range(cd, m, n_classes)) fail("codes holds a value outside [0, n_classes)");
+    } else {
+        y_arr = y.cast<py::array>();
+        yv = typed<double>(y_arr, "y", 1);
+        check_len(y_arr, m, "y");
+    }
+    py::array_t<double> scores({static_cast<py::ssize_t>(n_models), static_cast<py::ssize_t>(specs.size())});
+    py::array_t<std::uint8_t> ok(static_cast<py::ssize_t>(n_models));
+    double* out = scores.mutable_data();
+    std::uint8_t* okp = ok.mutable_data();
+    const bool with_log_loss = std::any_of(specs.begin(), specs.end(), [](const metrics::MetricSpec& q) {
+        return q.metric == metrics::Metric::log_loss;
+    });
+    py::array_t<T> clipped(std::vector<py::ssize_t>{with_log_loss ? static_cast<py::ssize_t>(n_models) : 0,
+                                                    static_cast<py::ssize_t>(m)});
+    T* cl = with_log_loss ? clipped.mutable_data() : nullptr;
+    std::vector<metrics::Proba> kinds(static_cast<std::size_t>(n_models));
+    for (std::int64_t i = 0; i < n_models; ++i) kinds[static_cast<std::size_t>(i)] = static_cast<metrics::Proba>(pk[i]);
+    const metrics::Models<T> models{c, b, off, kinds.data(), n_models};
+    {
+        py::gil_scoped_release release;
+        if (float32_targets && std::is_same_v<T, float>)
+            metrics::score_models<T, float>(X, models, idx, m, specs, n_classes, cd, yv, pos, n_threads, out, okp, cl, max_bytes);
+        else
+            metrics::score_models<T, double>(X, models, idx, m, specs, n_classes, cd, yv, pos, n_threads, out, okp, cl, max_bytes);
+    }
+    return py::make_tuple(std::move(scores), std::move(ok), std::move(clipped));
 }
 
 template <class F>
@@ -487,6 +568,37 @@ PYBIND11_MODULE(_core, m) {
     m.def("decision_csr", &decision_csr, py::arg("data"), py::arg("indices"), py::arg("indptr"),
           py::arg("n_samples"), py::arg("n_features"), py::arg("coef"), py::arg("intercept"),
           py::arg("rows") = py::none(), py::arg("n_threads") = 1, "decision_dense for CSR X.");
+    m.def(
+        "score_dense",
+        [](const py::array& X, const py::array& coef, const py::array& intercept, const py::array& offsets,
+           const py::array& proba, const py::array& rows, const py::array& metrics, std::int64_t n_classes,
+           const py::object& codes, const py::object& y, std::int64_t pos, bool float32_targets, int n_threads,
+           std::int64_t max_bytes) {
+            return with_dense_view(X, [&](const auto& view) {
+                return score_t(view, coef, intercept, offsets, proba, rows, metrics, n_classes, codes, y, pos,
+                               float32_targets, n_threads, max_bytes);
+            });
+        },
+        py::arg("X"), py::arg("coef"), py::arg("intercept"), py::arg("offsets"), py::arg("proba"), py::arg("rows"),
+        py::arg("metrics"), py::arg("n_classes"), py::arg("codes"), py::arg("y"), py::arg("pos"),
+        py::arg("float32_targets"), py::arg("n_threads") = 1, py::arg("max_bytes") = std::int64_t{32} << 20,
+        "Scores of stacked models on rows of dense X: (scores, ok); see score_t in bindings.cpp.");
+    m.def(
+        "score_csr",
+        [](const py::array& data, const py::array& indices, const py::array& indptr, std::int64_t n, std::int64_t d,
+           const py::array& coef, const py::array& intercept, const py::array& offsets, const py::array& proba,
+           const py::array& rows, const py::array& metrics, std::int64_t n_classes, const py::object& codes,
+           const py::object& y, std::int64_t pos, bool float32_targets, int n_threads, std::int64_t max_bytes) {
+            return with_csr_view(data, indices, indptr, n, d, [&](const auto& view) {
+                return score_t(view, coef, intercept, offsets, proba, rows, metrics, n_classes, codes, y, pos,
+                               float32_targets, n_threads, max_bytes);
+            });
+        },
+        py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n_samples"), py::arg("n_features"),
+        py::arg("coef"), py::arg("intercept"), py::arg("offsets"), py::arg("proba"), py::arg("rows"),
+        py::arg("metrics"), py::arg("n_classes"), py::arg("codes"), py::arg("y"), py::arg("pos"),
+        py::arg("float32_targets"), py::arg("n_threads") = 1, py::arg("max_bytes") = std::int64_t{32} << 20,
+        "score_dense for CSR X.");
     m.def(
         "loss_value",
         [](LossKind kind, double epsilon, const py::array_t<double>& p, const py::array_t<double>& y) {

@@ -1,24 +1,35 @@
 """Scoring many fitted models on a fold without copying the fold.
 
-A search's models are scored from their decision values, computed by the
-core's kernel for all of them in one pass over the fold's rows of the shared X
-(see ``_engine.fold_decisions``). scikit-learn's scorers then see a stand-in
-estimator whose ``decision_function``, ``predict``, ``predict_proba`` and
-``score`` return what the fitted model returns on ``X[rows]``, bit for bit,
-since they are the same numbers passed through the same code. Scorers that may
-look at X itself (a plain callable, a curve scorer) get the real model and a
-copy of the fold instead.
+scikit-learn's usual scorers (accuracy, balanced accuracy, precision, recall
+and F1 with their averages, ROC AUC, log loss, R2, mean squared/absolute
+error) are computed in the core: it makes the models' decision values for a
+group of models at a time in one pass over the fold's rows of the shared X,
+and scores them on its threads with scikit-learn's own arithmetic, so each
+score is the float scikit-learn returns (see ``cpp/include/sgdtune/metrics.hpp``).
+Where scikit-learn would warn or raise (a division by zero in precision, a
+class missing from the fold, ...) the core leaves the model to the path below.
+
+Other scorers that only call prediction methods see a stand-in estimator whose
+``decision_function``, ``predict``, ``predict_proba`` and ``score`` return what
+the fitted model returns on ``X[rows]``, bit for bit, from decision values the
+core computes for all models in one pass (see ``_engine.fold_decisions``).
+Scorers that may look at X itself (a plain callable, a curve scorer) get the
+real model and a copy of the fold instead.
 """
 
 from __future__ import annotations
 
+import numbers
 import time
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn import metrics as skm
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score
 from sklearn.utils.metaestimators import available_if
 
+from . import _core
+from ._base import _effective_n_jobs
 from ._engine import fold_decisions
 
 try:
@@ -28,18 +39,128 @@ except ImportError:  # pragma: no cover - an older or newer scikit-learn
     _score = None
 
 
-def _plain_accuracy(scorers, score_params) -> bool:
-    """True when the score is plain accuracy: scoring=None on a classifier, or
-    'accuracy', without sample weights. It is then counted here, giving the
-    very float scikit-learn's accuracy_score gives (the mean of a boolean
-    array is the exact count divided by n), without its per-call checks of y."""
-    if _score is None or score_params:
-        return False
-    if type(scorers) is _PassthroughScorer:
-        return True
-    return (type(scorers) is _Scorer and scorers._score_func is accuracy_score
-            and not scorers._kwargs and scorers._sign == 1
-            and scorers._response_method == "predict")
+# The core's metrics (metrics.hpp: Metric, Average) and the scorers they stand for.
+_ACCURACY, _BALANCED, _PRECISION, _RECALL, _F1, _ROC_AUC, _ROC_AUC_OVR, _LOG_LOSS = range(8)
+_R2, _MSE, _RMSE, _MAE = range(8, 12)
+_AVERAGES = {"binary": 0, "micro": 1, "macro": 2, "weighted": 3}
+_PROBA = {"log_loss": 1, "modified_huber": 2}
+_PREDICT = "predict"
+_PROBABILITIES = "predict_proba"
+
+
+def _core_metric(scorer, classifier):
+    """(metric, average, sign) when the core computes ``scorer`` as scikit-
+    learn does (a built-in scorer with its default options), else None."""
+    if _score is None:
+        return None
+    if type(scorer) is _PassthroughScorer:  # the estimators' own score()
+        return (_ACCURACY if classifier else _R2), 0, 1
+    if type(scorer) is not _Scorer:
+        return None
+    func, kwargs, response = scorer._score_func, dict(scorer._kwargs), scorer._response_method
+    simple = {skm.accuracy_score: _ACCURACY, skm.r2_score: _R2, skm.mean_squared_error: _MSE,
+              skm.root_mean_squared_error: _RMSE, skm.mean_absolute_error: _MAE,
+              skm.log_loss: _LOG_LOSS}
+    if func in simple:
+        metric = simple[func]
+        wanted = _PROBABILITIES if metric == _LOG_LOSS else _PREDICT
+        return (metric, 0, scorer._sign) if not kwargs and response == wanted else None
+    if func is skm.balanced_accuracy_score:
+        ok = kwargs in ({}, {"adjusted": False}) and response == _PREDICT
+        return (_BALANCED, 0, scorer._sign) if ok else None
+    prf = {skm.precision_score: _PRECISION, skm.recall_score: _RECALL, skm.f1_score: _F1}
+    if func in prf:
+        # zero_division only matters where a denominator is zero: the core
+        # leaves those models to scikit-learn
+        kwargs.pop("zero_division", None)
+        average = kwargs.pop("average", "binary")
+        pos_label = kwargs.pop("pos_label", 1)
+        if kwargs or response != _PREDICT or average not in _AVERAGES:
+            return None
+        if pos_label != 1 and not (average != "binary" and pos_label is None):
+            return None
+        return prf[func], _AVERAGES[average], scorer._sign
+    if func is skm.roc_auc_score:
+        if not kwargs and response == ("decision_function", "predict_proba"):
+            return _ROC_AUC, 0, scorer._sign
+        average = kwargs.pop("average", "macro")
+        if (kwargs == {"multi_class": "ovr"} and response == _PROBABILITIES
+                and average in ("macro", "weighted")):
+            return _ROC_AUC_OVR, _AVERAGES[average], scorer._sign
+    return None
+
+
+def core_metrics(scorers, classifier):
+    """The scorers as the core's (name, metric, average, sign), or None when
+    one of them is not among its metrics (then all go the Python way)."""
+    members = (list(scorers._scorers.items()) if isinstance(scorers, _MultimetricScorer)
+               else [(None, scorers)])
+    out = []
+    for name, scorer in members:
+        metric = _core_metric(scorer, classifier)
+        if metric is None:
+            return None
+        out.append((name, *metric))
+    return out
+
+
+def _is_one(label):
+    return isinstance(label, (numbers.Number, np.number, np.bool_)) and label == 1
+
+
+def _core_scores(models, X, y_rows, rows, metrics, n_jobs, max_bytes=32 << 20):
+    """Scores from the core: {index: score} for the models it scored."""
+    classifier = hasattr(models[0], "classes_")
+    groups = {}  # models with the same classes share the fold's class codes
+    for i, model in enumerate(models):
+        key = tuple(model.classes_.tolist()) if classifier else None
+        groups.setdefault(key, []).append(i)
+    table = np.array([(m[1], m[2]) for m in metrics], dtype=np.int32).reshape(-1, 2)
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    done = {}
+    for key, members in groups.items():
+        codes = y = None
+        n_classes, pos, f32_targets = 0, -1, False
+        if classifier:
+            classes = models[members[0]].classes_
+            n_classes = len(classes)
+            codes = np.searchsorted(classes, y_rows).astype(np.int32)
+            if n_classes < 2 or np.any(codes >= n_classes) or np.any(classes[codes] != y_rows):
+                continue  # a label the models never saw: scikit-learn's way
+            pos = next((c for c, label in enumerate(key) if _is_one(label)), -1)
+        else:
+            # scikit-learn's arithmetic is float32 when the predictions are and
+            # the targets are not float64
+            f32_targets = X.dtype == np.float32 and not (y_rows.dtype.kind == "f"
+                                                         and y_rows.dtype.itemsize > 4)
+            y = np.ascontiguousarray(y_rows.astype(np.float32) if f32_targets else y_rows,
+                                     dtype=np.float64)
+        group = [models[i] for i in members]
+        coef = np.vstack([np.asarray(m._dense_coef(), dtype=X.dtype).reshape(-1, X.shape[1])
+                          for m in group])
+        intercept = np.concatenate([np.asarray(m.intercept_, dtype=np.float64).reshape(-1)
+                                    for m in group])
+        width = coef.shape[0] // len(group)
+        offsets = np.arange(len(group) + 1, dtype=np.int64) * width
+        proba = np.array([_PROBA.get(getattr(m, "loss", None), 0) for m in group], dtype=np.int8)
+        args = (coef, intercept, offsets, proba, rows, table, n_classes, codes, y, pos, f32_targets,
+                _effective_n_jobs(n_jobs), max_bytes)
+        if sp.issparse(X):
+            values, ok, clipped = _core.score_csr(X.data, X.indices, X.indptr, X.shape[0],
+                                                  X.shape[1], *args)
+        else:
+            values, ok, clipped = _core.score_dense(X, *args)
+        for j, i in enumerate(members):
+            if not ok[j]:
+                continue
+            # log_loss: the core gives each row's clipped probability of its
+            # class; the log is NumPy's, as in scikit-learn
+            scores = [sign * (float(np.average(-np.log(clipped[j]))) if metric == _LOG_LOSS
+                              else float(v))
+                      for (_, metric, _, sign), v in zip(metrics, values[j], strict=True)]
+            done[i] = (dict(zip([m[0] for m in metrics], scores, strict=True))
+                       if metrics[0][0] is not None else scores[0])
+    return done
 
 
 def predictions_suffice(scorers) -> bool:
@@ -115,22 +236,22 @@ def score_fold(models, X, y, rows, scorers, score_params, error_score, n_jobs=No
     y_rows = y[rows]
     start = time.perf_counter()
     if predictions_suffice(scorers):
-        decisions = fold_decisions(X, models, rows, n_jobs)
-        shared = (time.perf_counter() - start) / len(models)
-        out, stand_rows = [], _Rows(rows)
-        plain_accuracy = _plain_accuracy(scorers, score_params)
-        for model, scores in zip(models, decisions, strict=True):
-            classifier = hasattr(model, "classes_")
-            t0 = time.perf_counter()
-            if plain_accuracy and classifier:
-                hits = np.count_nonzero(model._predict_from(scores) == y_rows)
-                out.append((hits / len(y_rows), shared + time.perf_counter() - t0))
-                continue
-            kind = _ClassifierStandIn if classifier else _RegressorStandIn
-            value = _score(kind(model, scores, stand_rows), stand_rows, y_rows, scorers,
-                           score_params, error_score)
-            out.append((value, shared + time.perf_counter() - t0))
-        return out
+        out = [None] * len(models)
+        metrics = None if score_params else core_metrics(scorers, hasattr(models[0], "classes_"))
+        if metrics is not None:
+            for i, value in _core_scores(models, X, y_rows, rows, metrics, n_jobs).items():
+                out[i] = value
+        rest = [i for i in range(len(models)) if out[i] is None]
+        if rest:
+            decisions = fold_decisions(X, [models[i] for i in rest], rows, n_jobs)
+            stand_rows = _Rows(rows)
+            for i, scores in zip(rest, decisions, strict=True):
+                model = models[i]
+                kind = _ClassifierStandIn if hasattr(model, "classes_") else _RegressorStandIn
+                out[i] = _score(kind(model, scores, stand_rows), stand_rows, y_rows, scorers,
+                                score_params, error_score)
+        seconds = (time.perf_counter() - start) / len(models)
+        return [(value, seconds) for value in out]
     X_rows = X[rows]
     out = []
     for model in models:
