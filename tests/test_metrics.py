@@ -196,3 +196,29 @@ def test_a_search_with_default_scorers_scores_in_the_core(monkeypatch):
                           cv=3, return_train_score=True).fit(X, y)
     assert np.all(np.isfinite(search.cv_results_["mean_test_roc_auc"]))
     GridSearchCV(est, grid, cv=3).fit(X, y)  # scoring=None: the estimator's score
+
+
+def test_core_scoring_arguments_are_checked():
+    from sgdtune import _core
+
+    X = np.zeros((4, 2))
+    coef, b = np.zeros((1, 2)), np.zeros(1)
+    offsets, proba, rows = np.array([0, 1]), np.zeros(1, np.int8), np.arange(4)
+    table = np.array([[0, 0]], np.int32)
+    codes = np.array([0, 1, 0, 1], np.int32)
+    good = dict(X=X, coef=coef, intercept=b, offsets=offsets, proba=proba, rows=rows,
+                metrics=table, n_classes=2, codes=codes, y=None, pos=1, float32_targets=False)
+    scores, ok, _ = _core.score_dense(**good)
+    assert ok[0] and scores[0, 0] == 0.5
+    bad = [({"codes": np.array([0, 1, 0, 2], np.int32)}, "codes holds a value"),
+           ({"codes": codes[:3]}, "codes has length 3"),
+           ({"rows": np.array([0, 9])}, "rows holds a row index"),
+           ({"offsets": np.array([0, 2])}, "offsets must run"),
+           ({"metrics": np.array([[99, 0]], np.int32)}, "unknown metric"),
+           ({"proba": np.array([7], np.int8)}, "unknown kind"),
+           ({"n_classes": 1}, "n_classes must be"),
+           ({"pos": 5}, "pos must be"),
+           ({"coef": np.zeros((1, 3))}, "coef must have shape")]
+    for change, message in bad:
+        with pytest.raises(ValueError, match=message):
+            _core.score_dense(**{**good, **change})
