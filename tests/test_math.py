@@ -309,3 +309,24 @@ def test_instruction_sets_give_identical_models(dtype, sparse):
     for auto, base in zip(*models, strict=True):
         assert_array_equal(auto.coef_, base.coef_)
         assert_array_equal(auto.intercept_, base.intercept_)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7, 8, 9, 17])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_minibatch_kernels_read_nothing_past_the_data(d, dtype):
+    # The dense mini-batch kernels read rows in groups of eight features; here
+    # X is followed in memory by NaN, which any read past its last row would
+    # carry into the model.
+    rng = np.random.default_rng(d)
+    n = 40
+    buf = np.full(n * d + 64, np.nan, dtype=dtype)
+    X = buf[:n * d].reshape(n, d)
+    X[:] = rng.normal(size=(n, d))
+    y = rng.integers(0, 3, size=n)
+    kw = {"batch_size": 4, "max_iter": 3, "tol": None, "random_state": 0, "average": 2,
+          "penalty": "elasticnet"}
+    a = SGDClassifier(**kw).fit(X, y)
+    b = SGDClassifier(**kw).fit(X.copy(), y)
+    assert np.all(np.isfinite(a.coef_))
+    assert_array_equal(a.coef_, b.coef_)
+    assert_array_equal(a.intercept_, b.intercept_)

@@ -20,10 +20,12 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
 
+#include "batch.hpp"
 #include "block.hpp"
 #include "dataset.hpp"
 #include "isa.hpp"
@@ -237,13 +239,27 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // The tol criterion on the training objective needs the loss sum.
     const bool loss_sum = opt.compute_objective || (opt.use_tol && !opt.early_stopping);
     std::vector<std::int64_t> stamp(!is_dense(X) && any_l1 && dedupe ? d : 0, -1), touched;
+    // Dense batches of two rows or more take the matrix-product kernels
+    // (batch.hpp) on a transposed copy of the weights.
+    constexpr bool dense = std::is_same_v<Data, DenseView<T>>;
+    const bool tiled = dense && b > 1;
+    std::vector<T> WT(tiled ? static_cast<std::size_t>(padded(d) * K) : 0);
+    std::vector<T> ZT(tiled && block.averaging ? static_cast<std::size_t>(padded(d) * K) : 0);
+    std::optional<LastRows<T>> last_rows;
+    if constexpr (dense)
+        if (tiled) last_rows.emplace(X);
+    std::vector<T> cs(tiled ? static_cast<std::size_t>(b * K) : 0);
+    std::vector<const T*> xrows(tiled ? static_cast<std::size_t>(b) : 0);
+    std::vector<unsigned char> skip(tiled ? static_cast<std::size_t>(b) : 0);
     std::int64_t batch_no = 0;
     // Look at the clock every batch of 64 rows or more, else every 64 batches,
     // so an interruption is seen within ~4,000 rows of work or one batch.
     const std::int64_t poll_mask = b >= 64 ? 0 : 63;
     // How many rows ahead to prefetch: a row's full step takes a while at
-    // batch_size 1; the forward pass of a batch only takes its dot products.
-    const std::int64_t pf_rows = b == 1 ? detail::kPrefetchRowsSingle : detail::kPrefetchRowsBatch;
+    // batch_size 1; the forward pass of a batch only takes its dot products;
+    // the matrix kernels read a whole batch at once, so the next batch's rows
+    // are asked for while this one trains.
+    const std::int64_t pf = tiled ? b : b == 1 ? detail::kPrefetchRowsSingle : detail::kPrefetchRowsBatch;
 
     auto validation_score = [&](std::int64_t k, std::vector<double>& pbuf) -> double {
         // Scores the averaged weights when averaging has started, else the current ones.
@@ -329,25 +345,31 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 
             // Forward pass: P[r, k] = w_k . x_r + intercept_k.
             for (std::int64_t r = 0; r < bsz; ++r) {
-                if (start + r + 2 * pf_rows < n_train) row_prefetch_index(X, rows[r + 2 * pf_rows]);
-                if (start + r + pf_rows < n_train) {
-                    const std::int64_t ahead = rows[r + pf_rows];
+                if (start + r + 2 * pf < n_train) row_prefetch_index(X, rows[r + 2 * pf]);
+                if (start + r + pf < n_train) {
+                    const std::int64_t ahead = rows[r + pf];
                     row_prefetch(X, ahead);
                     prefetch(td.y + ahead);
                     if (td.sample_weight) prefetch(td.sample_weight + ahead);
                 }
                 const std::int64_t i = rows[r];
-                row_dot(X, i, block.W.data(), K, acc.data(), P.data() + r * K, avx2_body);
+                if (!tiled) row_dot(X, i, block.W.data(), K, acc.data(), P.data() + r * K, avx2_body);
                 targets[r] = td.y[i];
                 weights[r] = td.sample_weight ? td.sample_weight[i] : 1.0;
                 if (any_pa) sqnorms[r] = row_sqnorm(X, i);
+            }
+            if constexpr (dense) {
+                if (tiled) {
+                    transpose_weights(block.W.data(), WT.data(), d, K, false);
+                    batch_dot(X, *last_rows, rows, bsz, WT.data(), K, P.data(), xrows.data(), avx2_body);
+                }
             }
             for (std::int64_t r = 0; r < bsz; ++r)
                 for (std::int64_t k = 0; k < K; ++k)
                     P[r * K + k] = block.scale[k] * P[r * K + k] + block.intercept[k];
 
             // Per-column coefficients, rates and the L2 shrink.
-            bool any_update = false;
+            bool any_update = false, renormalised = false;
             for (std::int64_t k = 0; k < K; ++k) {
                 ColumnState& c = cols[k];
                 if (!c.active) {
@@ -369,7 +391,10 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 for (std::int64_t r = 0; r < bsz; ++r) C[r * K + k] = colbuf[r];
                 if (has_l2(c.spec.penalty)) {
                     block.scale[k] *= std::max(0.0, 1.0 - (1.0 - c.l1_ratio) * eta * c.spec.alpha);
-                    if (block.scale[k] < 1e-9) block.renormalise(k);
+                    if (block.scale[k] < 1e-9) {
+                        block.renormalise(k);
+                        renormalised = true;
+                    }
                 }
                 any_update = true;
             }
@@ -379,15 +404,36 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             const bool avg_now = block.averaging;
             for (std::int64_t k = 0; k < K; ++k)
                 ascaled[k] = static_cast<T>(avg_now && cols[k].active ? block.avg_a[k] : 0.0);
-            for (std::int64_t r = 0; r < bsz; ++r) {
-                bool nonzero = false;
-                for (std::int64_t k = 0; k < K; ++k) {
-                    cscaled[k] = static_cast<T>(C[r * K + k] / block.scale[k]);
-                    nonzero = nonzero || cscaled[k] != T(0);
+            if (tiled) {
+                if constexpr (dense) {
+                    for (std::int64_t r = 0; r < bsz; ++r) {
+                        bool nonzero = false;
+                        for (std::int64_t k = 0; k < K; ++k) {
+                            const T c = static_cast<T>(C[r * K + k] / block.scale[k]);
+                            cs[r * K + k] = c;
+                            nonzero = nonzero || c != T(0);
+                        }
+                        skip[r] = nonzero ? 0 : 1;
+                    }
+                    // (a renormalised column has new weights since the forward pass)
+                    if (renormalised) transpose_weights(block.W.data(), WT.data(), d, K, false);
+                    if (avg_now) transpose_weights(block.Z.data(), ZT.data(), d, K, false);
+                    batch_add(X, xrows.data(), bsz, skip.data(), WT.data(), avg_now ? ZT.data() : nullptr, K,
+                              cs.data(), ascaled.data(), avx2_body);
+                    transpose_weights(block.W.data(), WT.data(), d, K, true);
+                    if (avg_now) transpose_weights(block.Z.data(), ZT.data(), d, K, true);
                 }
-                if (nonzero)
-                    row_add(X, rows[r], block.W.data(), K, cscaled.data(),
-                            avg_now ? block.Z.data() : nullptr, ascaled.data(), avx2_body);
+            } else {
+                for (std::int64_t r = 0; r < bsz; ++r) {
+                    bool nonzero = false;
+                    for (std::int64_t k = 0; k < K; ++k) {
+                        cscaled[k] = static_cast<T>(C[r * K + k] / block.scale[k]);
+                        nonzero = nonzero || cscaled[k] != T(0);
+                    }
+                    if (nonzero)
+                        row_add(X, rows[r], block.W.data(), K, cscaled.data(), avg_now ? block.Z.data() : nullptr,
+                                ascaled.data(), avx2_body);
+                }
             }
 
             // Intercepts, averaging, L1, counters.
