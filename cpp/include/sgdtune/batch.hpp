@@ -67,7 +67,10 @@ SGDTUNE_ALWAYS_INLINE inline vec<T> vload(const T* p) {
 
 template <class T>
 SGDTUNE_ALWAYS_INLINE inline vec<T> vsplat(T x) {
-    return vec<T>{} + x;
+    if constexpr (sizeof(T) == 8)
+        return v4d{x, x, x, x};
+    else
+        return v8f{x, x, x, x, x, x, x, x};
 }
 
 // The eight lanes of a dot product combined as ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)),
