@@ -22,7 +22,9 @@ Printed: a markdown table of time, speed-up (``sklearn-grid time / time``),
 best CV score and its difference to scikit-learn's, and how far the process's
 resident memory rose during the search (sampled every 2 ms; scikit-learn's
 worker processes, each with its own copy of the data, are not counted).
-``--quick`` runs on 10x fewer rows with one repeat.
+``--quick`` runs on 10x fewer rows with one repeat. ``--sparse`` runs the
+same grid on the sparse CSR data of ``fit_speed.py`` (200,000 x 50,000, about
+50 non-zeros a row; issue 5's sparse target).
 
 Usage::
 
@@ -50,9 +52,18 @@ METHODS = ["sklearn-grid", "sklearn-halving", "sgdtune-grid", "sgdtune-grid-b64"
            "sgdtune-halving"]
 
 
-def _data(n_samples: int):
+def _data(n_samples: int, sparse: bool = False):
     import numpy as np
     from sklearn.datasets import make_classification
+
+    if sparse:
+        import scipy.sparse as sp
+        from fit_speed import make_sparse
+
+        # make_sparse holds out its last 20% as a test set; a search wants them all
+        full, _ = make_sparse(n_samples, 50_000, 50, seed=0)
+        X = sp.vstack([full.X_train, full.X_test]).tocsr()
+        return X, np.concatenate([full.y_train, full.y_test])
 
     X, y = make_classification(n_samples=n_samples, n_features=100, n_informative=20,
                                random_state=0)
@@ -87,10 +98,10 @@ def _search(method: str):
     raise ValueError(method)
 
 
-def _child(method: str, n_samples: int, repeats: int) -> None:
+def _child(method: str, n_samples: int, repeats: int, sparse: bool) -> None:
     import warnings
 
-    X, y = _data(n_samples)
+    X, y = _data(n_samples, sparse)
     times, score, growth = [], None, 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -105,8 +116,9 @@ def _child(method: str, n_samples: int, repeats: int) -> None:
             score = float(search.best_score_)
     # n_jobs=2 in scikit-learn starts worker processes: their memory is not in
     # this figure (each holds its own copy of the data).
+    x_bytes = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) if sparse else X.nbytes
     print(json.dumps({"method": method, "seconds": median(times), "best_score": score,
-                      "peak_growth_bytes": growth, "x_bytes": X.nbytes,
+                      "peak_growth_bytes": growth, "x_bytes": x_bytes, "sparse": sparse,
                       "best_params": search.best_params_}))
 
 
@@ -117,12 +129,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10x fewer rows, 1 repeat")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--json", help="append one JSON line per method to this file")
+    parser.add_argument("--sparse", action="store_true",
+                        help="sparse CSR data, 200,000 x 50,000 (the default n-samples)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sparse and args.n_samples == 100_000:
+        args.n_samples = 200_000
     if args.quick:
         args.n_samples, args.repeats = args.n_samples // 10, 1
     if args.child:
-        _child(args.child, args.n_samples, args.repeats)
+        _child(args.child, args.n_samples, args.repeats, args.sparse)
         return
 
     rows = []
@@ -131,13 +147,14 @@ def main() -> None:
         repeats = 1 if method.startswith("sklearn") else args.repeats
         out = subprocess.run(
             [sys.executable, __file__, "--child", method, "--n-samples",
-             str(args.n_samples), "--repeats", str(repeats)],
+             str(args.n_samples), "--repeats", str(repeats)] + (["--sparse"] if args.sparse else []),
             check=True, capture_output=True, text=True,
         ).stdout.strip().splitlines()[-1]
         rows.append(json.loads(out))
         print(f"  {method}: {rows[-1]['seconds']:.2f} s", file=sys.stderr)
     ref = next((r for r in rows if r["method"] == "sklearn-grid"), rows[0])
-    print(f"\n### 24 configurations x 3 folds, {args.n_samples} x 100, 10 epochs\n")
+    shape = f"{args.n_samples} x 50000 sparse" if args.sparse else f"{args.n_samples} x 100"
+    print(f"\n### 24 configurations x 3 folds, {shape}, 10 epochs\n")
     print(f"X is {ref['x_bytes'] / 2**20:.0f} MiB.\n")
     print("| method | time | speed-up vs sklearn-grid | best CV score | minus sklearn's "
           "| memory growth during the search |")

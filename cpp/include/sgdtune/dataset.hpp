@@ -261,6 +261,30 @@ inline void row_prefetch(const CsrView<T, I>& X, std::int64_t i) {
     for (std::int64_t off = 0; off < ib; off += 64) prefetch(ix + off);
 }
 
+// Asks for the block rows of W (d x K, and of the same-shaped Q and Z when
+// given) that row i's non-zeros will touch: with many features they live in
+// the last-level cache or memory, and a sparse row's step waits on them. A
+// no-op for dense rows, whose weights are all read by every row.
+template <class T>
+inline void weights_prefetch(const DenseView<T>&, std::int64_t, const T*, const T*, const T*, std::int64_t) {}
+
+template <class T, class I>
+inline void weights_prefetch(const CsrView<T, I>& X, std::int64_t i, const T* W, const T* Q, const T* Z,
+                             std::int64_t K) {
+    const auto b = static_cast<std::int64_t>(X.indptr[i]);
+    const auto e = static_cast<std::int64_t>(X.indptr[i + 1]);
+    const std::int64_t last = (K - 1) * static_cast<std::int64_t>(sizeof(T));  // a block row's last byte
+    for (std::int64_t p = b; p < e; ++p) {
+        const std::int64_t off = static_cast<std::int64_t>(X.indices[p]) * K;
+        for (const T* A : {W, Q, Z}) {
+            if (A == nullptr) continue;
+            const char* a = reinterpret_cast<const char*>(A + off);
+            prefetch(a);
+            prefetch(a + last);  // the row may cross into the next cache line
+        }
+    }
+}
+
 // Asks for what row_prefetch will read first (a no-op for dense rows).
 template <class T>
 inline void row_prefetch_index(const DenseView<T>&, std::int64_t) {}
