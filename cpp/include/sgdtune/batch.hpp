@@ -27,8 +27,8 @@
 
 namespace sgdtune {
 
-// Rows of WT: d features padded to a multiple of eight (the kernels read and
-// write whole groups of eight; the padding's values are never used).
+// Rows of WT: d features padded to a multiple of eight with zeros (the
+// kernels read whole groups of eight; the update never writes the padding).
 constexpr std::int64_t padded(std::int64_t d) { return (d + 7) / 8 * 8; }
 
 // W (d x K) into WT (K rows of padded(d)), or back when `back`.
