@@ -222,3 +222,27 @@ def test_core_scoring_arguments_are_checked():
     for change, message in bad:
         with pytest.raises(ValueError, match=message):
             _core.score_dense(**{**good, **change})
+
+
+def test_a_metric_the_core_computes_otherwise_goes_to_scikit_learn(monkeypatch):
+    # Another scikit-learn or NumPy may compute a metric otherwise than the
+    # core does; the core's scores are checked against the scorer's once, and
+    # a metric off by a bit is scored by scikit-learn.
+    from sgdtune import _core
+
+    real = _core.score_dense
+
+    def off_by_a_bit(*args, **kwargs):
+        scores, ok, clipped = real(*args, **kwargs)
+        return np.nextafter(scores, np.inf), ok, clipped
+
+    monkeypatch.setattr(_scoring._core, "score_dense", off_by_a_bit)
+    monkeypatch.setattr(_scoring, "_AGREEMENT", {})
+    X, y = make_classification(n_samples=300, random_state=0)
+    grid = {"alpha": [1e-4, 1e-2]}
+    est = SGDClassifier(random_state=0, max_iter=5, tol=None)
+    ours = GridSearchCV(est, grid, scoring=["accuracy", "roc_auc"], refit="accuracy", cv=3).fit(X, y)
+    theirs = skms.GridSearchCV(est, grid, scoring=["accuracy", "roc_auc"], refit="accuracy",
+                               cv=3).fit(X, y)
+    assert_same_results(ours, theirs)
+    assert not any(_scoring._AGREEMENT.values())

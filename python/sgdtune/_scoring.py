@@ -90,9 +90,11 @@ def _core_metric(scorer, classifier):
     return None
 
 
-def core_metrics(scorers, classifier):
+def core_metrics(scorers, classifier, dtype=None):
     """The scorers as the core's (name, metric, average, sign), or None when
-    one of them is not among its metrics (then all go the Python way)."""
+    one of them is not among its metrics (then all go the Python way). With
+    ``dtype`` (X's), also None when the core's numbers for one of them differ
+    from scikit-learn's here (see ``_agrees``)."""
     members = (list(scorers._scorers.items()) if isinstance(scorers, _MultimetricScorer)
                else [(None, scorers)])
     out = []
@@ -100,8 +102,66 @@ def core_metrics(scorers, classifier):
         metric = _core_metric(scorer, classifier)
         if metric is None:
             return None
+        if dtype is not None and not _agrees(scorer, metric, classifier, np.dtype(dtype)):
+            return None
         out.append((name, *metric))
     return out
+
+
+# The core writes out scikit-learn's and NumPy's arithmetic for each metric;
+# another version of them may compute a metric otherwise. So once per process,
+# metric and dtype, the core's scores are compared with the scorer's on small
+# fitted models, and a metric that differs in any bit goes scikit-learn's way.
+_AGREEMENT = {}
+_PROBES = {}
+
+
+def _probes(classifier, dtype):
+    """Small fitted models and their data: [(models, X, y, rows)]."""
+    key = (classifier, dtype.str)
+    if key not in _PROBES:
+        from ._estimators import SGDClassifier, SGDRegressor
+
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(300, 6)).astype(dtype)
+        rows = np.arange(100, 300)
+        cases = []
+        if classifier:
+            for n_classes in (2, 3):
+                y = np.argsort(np.argsort(X[:, 0] + rng.normal(size=300))) * n_classes // 300
+                models = [SGDClassifier(loss=loss, max_iter=2, tol=None, random_state=0)
+                          .fit(X[:100], y[:100])
+                          for loss in ("log_loss", "modified_huber", "hinge")]
+                cases.append((models, X, y, rows))
+        else:
+            for y_dtype in (np.float64, np.float32, np.int64):
+                y = (3 * (X @ rng.normal(size=6)) + rng.normal(size=300)).astype(y_dtype)
+                model = SGDRegressor(max_iter=2, tol=None, random_state=0).fit(X[:100], y[:100])
+                cases.append(([model], X, y, rows))
+        _PROBES[key] = cases
+    return _PROBES[key]
+
+
+def _agrees(scorer, metric, classifier, dtype):
+    """Whether the core gives scikit-learn's scores for ``scorer`` (checked
+    once per process, metric and dtype)."""
+    key = (metric, classifier, dtype.str)
+    if key not in _AGREEMENT:
+        import warnings
+
+        agrees, compared = True, 0
+        try:
+            for models, X, y, rows in _probes(classifier, dtype):
+                got = _core_scores(models, X, y[rows], rows, [(None, *metric)], 1)
+                for i, value in got.items():
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        agrees = agrees and value == scorer(models[i], X[rows], y[rows])
+                    compared += 1
+        except Exception:  # pragma: no cover - then scikit-learn scores
+            agrees = False
+        _AGREEMENT[key] = agrees and compared > 0
+    return _AGREEMENT[key]
 
 
 def _is_one(label):
@@ -237,7 +297,8 @@ def score_fold(models, X, y, rows, scorers, score_params, error_score, n_jobs=No
     start = time.perf_counter()
     if predictions_suffice(scorers):
         out = [None] * len(models)
-        metrics = None if score_params else core_metrics(scorers, hasattr(models[0], "classes_"))
+        metrics = (None if score_params
+                   else core_metrics(scorers, hasattr(models[0], "classes_"), X.dtype))
         if metrics is not None:
             for i, value in _core_scores(models, X, y_rows, rows, metrics, n_jobs).items():
                 out[i] = value
