@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn.model_selection as skms
-from numpy.testing import assert_array_equal
 from sgdtune import GridSearchCV, SGDClassifier, SGDRegressor, _scoring
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import UndefinedMetricWarning
@@ -166,21 +165,26 @@ def test_scores_scikit_learn_warns_about_keep_its_warning_and_value():
 
 def test_a_class_missing_from_a_fold_gives_scikit_learns_result():
     # log loss on a fold without one of the classes: scikit-learn raises, the
-    # trial gets error_score, as in scikit-learn's search
+    # trial gets error_score, as in scikit-learn's search, and says why
     X, y = make_classification(n_samples=120, n_classes=3, n_informative=4, random_state=0)
     order = np.argsort(y, kind="stable")
     X, y = X[order], y[order]
     folds = [(np.arange(40, 120), np.arange(0, 40)), (np.arange(0, 80), np.arange(80, 120))]
     est = SGDClassifier(loss="log_loss", max_iter=3, tol=None, random_state=0)
     with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="One or more of the test scores")
+        with pytest.warns(UserWarning, match="Scoring failed"):  # scikit-learn's, passed on
+            ours = GridSearchCV(est, {"alpha": [1e-3]}, scoring="neg_log_loss", cv=folds,
+                                refit=False).fit(X, y)
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ours = GridSearchCV(est, {"alpha": [1e-3]}, scoring="neg_log_loss", cv=folds,
-                            refit=False).fit(X, y)
         theirs = skms.GridSearchCV(est, {"alpha": [1e-3]}, scoring="neg_log_loss", cv=folds,
                                    refit=False).fit(X, y)
-    for key in ["split0_test_score", "split1_test_score", "mean_test_score", "rank_test_score"]:
-        assert_array_equal(ours.cv_results_[key], theirs.cv_results_[key])
+    assert_same_results(ours, theirs)
     assert np.isnan(ours.cv_results_["split0_test_score"][0])
+    # the failure and its reason are kept, as for a failed fit
+    assert list(ours.cv_results_["status"]) == ["error"]
+    assert ours.cv_results_["error"][0].startswith("scoring failed: ValueError")
 
 
 def test_a_search_with_default_scorers_scores_in_the_core(monkeypatch):

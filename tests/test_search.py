@@ -43,7 +43,9 @@ def assert_same_results(ours, theirs):
             assert_array_equal(np.ma.getmaskarray(a[key]), np.ma.getmaskarray(b[key]))
     for attr in ("best_index_", "best_score_", "best_params_", "n_splits_", "multimetric_"):
         if hasattr(theirs, attr):
-            assert getattr(ours, attr) == getattr(theirs, attr), attr
+            a, b = getattr(ours, attr), getattr(theirs, attr)
+            both_nan = isinstance(b, float) and np.isnan(b) and np.isnan(a)
+            assert a == b or both_nan, attr
 
 
 @pytest.fixture(scope="module")

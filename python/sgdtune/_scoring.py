@@ -285,8 +285,27 @@ class _RegressorStandIn(RegressorMixin, _StandIn):
     pass
 
 
+def _score_noting_failure(estimator, X, y, scorers, score_params, error_score):
+    """scikit-learn's ``_score``, and why it gave ``error_score`` when a scorer
+    failed (its warning, which says so, is passed on as it was), else None."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = _score(estimator, X, y, scorers, score_params, error_score)
+    reason = None
+    for w in caught:
+        text = str(w.message)
+        if reason is None and text.startswith("Scoring failed"):
+            reason = "scoring failed: " + text.strip().splitlines()[-1]
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return value, reason
+
+
 def score_fold(models, X, y, rows, scorers, score_params, error_score, n_jobs=None):
-    """Scores of fitted models on rows of validated X: (scores, seconds) per model.
+    """Scores of fitted models on rows of validated X: (scores, seconds, reason)
+    per model, reason None unless a scorer failed (the score is then
+    ``error_score``).
 
     A score is a float, or a dict of them for several metrics, as scikit-learn's
     ``_score`` gives it.
@@ -296,7 +315,7 @@ def score_fold(models, X, y, rows, scorers, score_params, error_score, n_jobs=No
     y_rows = y[rows]
     start = time.perf_counter()
     if predictions_suffice(scorers):
-        out = [None] * len(models)
+        out, reasons = [None] * len(models), [None] * len(models)
         metrics = (None if score_params
                    else core_metrics(scorers, hasattr(models[0], "classes_"), X.dtype))
         if metrics is not None:
@@ -309,16 +328,18 @@ def score_fold(models, X, y, rows, scorers, score_params, error_score, n_jobs=No
             for i, scores in zip(rest, decisions, strict=True):
                 model = models[i]
                 kind = _ClassifierStandIn if hasattr(model, "classes_") else _RegressorStandIn
-                out[i] = _score(kind(model, scores, stand_rows), stand_rows, y_rows, scorers,
-                                score_params, error_score)
+                out[i], reasons[i] = _score_noting_failure(
+                    kind(model, scores, stand_rows), stand_rows, y_rows, scorers, score_params,
+                    error_score)
         seconds = (time.perf_counter() - start) / len(models)
-        return [(value, seconds) for value in out]
+        return [(value, seconds, reason) for value, reason in zip(out, reasons, strict=True)]
     X_rows = X[rows]
     out = []
     for model in models:
         t0 = time.perf_counter()
-        value = _score(model, X_rows, y_rows, scorers, score_params, error_score)
-        out.append((value, time.perf_counter() - t0))
+        value, reason = _score_noting_failure(model, X_rows, y_rows, scorers, score_params,
+                                              error_score)
+        out.append((value, time.perf_counter() - t0, reason))
     return out
 
 

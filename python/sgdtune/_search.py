@@ -190,7 +190,8 @@ def _stable_repr(value):
 
 def _status_of(split_results):
     """A trial's status from its per-split results."""
-    reason = next((o.get("fit_error") for o in split_results if o.get("fit_error")), None)
+    reason = next((o.get("fit_error") or o.get("score_error") for o in split_results
+                   if o.get("fit_error") or o.get("score_error")), None)
     if reason is None:
         return "ok"
     return "diverged" if "DivergenceError" in reason else "error"
@@ -478,7 +479,8 @@ class _CoreSearchMixin:
         # Each trial's failure, if any: the first failed split's reason.
         reasons = []
         for c in range(len(candidate_params)):
-            msgs = [o.get("fit_error") for o in out[c * n_splits:(c + 1) * n_splits]]
+            msgs = [o.get("fit_error") or o.get("score_error")
+                    for o in out[c * n_splits:(c + 1) * n_splits]]
             first = next((m for m in msgs if m), None)
             reasons.append("" if first is None else first.strip().splitlines()[-1])
         if "status" not in results:
@@ -780,10 +782,13 @@ def _result(ctx, model, scored, fit_time, n_test):
         if ctx.return_train_score:
             result["train_scores"] = error_scores(ctx.scorers, ctx.error_score)
         return result
-    (test_score, test_time), train = scored
+    (test_score, test_time, reason), train = scored
     result.update(fit_error=None, test_scores=test_score, score_time=test_time)
     if ctx.return_train_score:
         result["train_scores"] = train[0]
+        reason = reason or train[2]
+    if reason:  # a scorer failed: error_score, and the reason kept
+        result["score_error"] = reason
     return result
 
 
