@@ -14,7 +14,9 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -442,26 +444,38 @@ void score_models(const Data& X, const Models<T>& models, const std::int64_t* ro
         D.resize(static_cast<std::size_t>(m * K));
         decision_rows<T>(X, models.coef + c0 * d, models.intercept + c0, K, rows, m, D.data(), n_threads);
         std::atomic<std::int64_t> next{first};
+        // an exception in a worker (memory) is carried to this thread, never
+        // out of a std::thread (which would end the process)
+        std::exception_ptr failure;
+        std::mutex failure_lock;
         auto work = [&] {
-            Scratch<T> s;
-            for (std::int64_t i = next.fetch_add(1); i < last; i = next.fetch_add(1)) {
-                ModelOutputs<T> o;
-                o.D = D.data() + (models.offsets[i] - c0);
-                o.ld = K;
-                o.Kc = models.offsets[i + 1] - models.offsets[i];
-                o.m = m;
-                o.proba = models.proba[i];
-                ok[i] = score_model<T, A>(o, specs, C, codes, y, pos, out + i * nq, clipped ? clipped + i * m : nullptr,
-                                          s)
-                            ? 1
-                            : 0;
+            try {
+                Scratch<T> s;
+                for (std::int64_t i = next.fetch_add(1); i < last; i = next.fetch_add(1)) {
+                    ModelOutputs<T> o;
+                    o.D = D.data() + (models.offsets[i] - c0);
+                    o.ld = K;
+                    o.Kc = models.offsets[i + 1] - models.offsets[i];
+                    o.m = m;
+                    o.proba = models.proba[i];
+                    T* rows_out = clipped ? clipped + i * m : nullptr;
+                    ok[i] = score_model<T, A>(o, specs, C, codes, y, pos, out + i * nq, rows_out, s) ? 1 : 0;
+                }
+            } catch (...) {
+                const std::lock_guard<std::mutex> hold(failure_lock);
+                if (!failure) failure = std::current_exception();
+                next.store(last);  // the others stop taking models
             }
         };
         const std::int64_t threads = std::clamp<std::int64_t>(n_threads, 1, last - first);
         std::vector<std::thread> pool;
-        for (std::int64_t t = 1; t < threads; ++t) pool.emplace_back(work);
+        try {
+            for (std::int64_t t = 1; t < threads; ++t) pool.emplace_back(work);
+        } catch (...) {  // no more threads: the ones started and this one do the work
+        }
         work();
         for (auto& t : pool) t.join();
+        if (failure) std::rethrow_exception(failure);
         first = last;
     }
 }
