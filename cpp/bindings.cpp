@@ -401,11 +401,13 @@ py::tuple score_t(const Data& X, const py::array& coef, const py::array& interce
     const std::int32_t* cd = nullptr;
     const double* yv = nullptr;
     if (n_classes > 0) {
+        if (codes.is_none()) fail("codes are needed for a classifier (n_classes > 0)");
         codes_arr = codes.cast<py::array>();
         cd = typed<std::int32_t>(codes_arr, "codes", 1);
         check_len(codes_arr, m, "codes");
         if (!all_in_range(cd, m, n_classes)) fail("codes holds a value outside [0, n_classes)");
     } else {
+        if (y.is_none()) fail("y is needed for a regressor (n_classes 0)");
         y_arr = y.cast<py::array>();
         yv = typed<double>(y_arr, "y", 1);
         check_len(y_arr, m, "y");

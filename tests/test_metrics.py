@@ -222,7 +222,9 @@ def test_core_scoring_arguments_are_checked():
            ({"proba": np.array([7], np.int8)}, "unknown kind"),
            ({"n_classes": 1}, "n_classes must be"),
            ({"pos": 5}, "pos must be"),
-           ({"coef": np.zeros((1, 3))}, "coef must have shape")]
+           ({"coef": np.zeros((1, 3))}, "coef must have shape"),
+           ({"codes": None}, "codes are needed"),
+           ({"n_classes": 0, "pos": -1}, "y is needed")]
     for change, message in bad:
         with pytest.raises(ValueError, match=message):
             _core.score_dense(**{**good, **change})
