@@ -188,10 +188,15 @@ def _stable_repr(value):
     return repr(value)
 
 
+def _first_failure(split_results):
+    """The first failed split's reason (its fit or a scorer failed), or None."""
+    reasons = (o.get("fit_error") or o.get("score_error") for o in split_results)
+    return next((r for r in reasons if r), None)
+
+
 def _status_of(split_results):
     """A trial's status from its per-split results."""
-    reason = next((o.get("fit_error") or o.get("score_error") for o in split_results
-                   if o.get("fit_error") or o.get("score_error")), None)
+    reason = _first_failure(split_results)
     if reason is None:
         return "ok"
     return "diverged" if "DivergenceError" in reason else "error"
@@ -479,9 +484,7 @@ class _CoreSearchMixin:
         # Each trial's failure, if any: the first failed split's reason.
         reasons = []
         for c in range(len(candidate_params)):
-            msgs = [o.get("fit_error") or o.get("score_error")
-                    for o in out[c * n_splits:(c + 1) * n_splits]]
-            first = next((m for m in msgs if m), None)
+            first = _first_failure(out[c * n_splits:(c + 1) * n_splits])
             reasons.append("" if first is None else first.strip().splitlines()[-1])
         if "status" not in results:
             results["status"] = np.array(

@@ -1,11 +1,11 @@
-// Which instruction set the kernels run with. On x86 the trainer and the
-// prediction kernel are compiled twice: for the build's baseline and, inlined
-// into entry points marked target("avx2"), for AVX2; the best one this CPU has
-// is chosen at run time. The kernels take a `wide` flag, true only inside the
-// AVX2 entry points, for the code that works on four columns at a time (in a
-// baseline build its 256-bit vectors would be emulated). Both give the same
-// numbers bit for bit: every sum's order is written out and no multiply-add
-// is fused.
+// Which instruction set the kernels run with. On x86 the trainer, the
+// prediction kernel and the mini-batch kernels (batch.hpp) are compiled twice:
+// for the build's baseline and, in entry points marked target("avx2"), for
+// AVX2; the best one this CPU has is chosen at run time. The kernels take a
+// `wide` flag, true only inside the AVX2 entry points, for the code that works
+// on four columns at a time (in a baseline build its 256-bit vectors would be
+// emulated). Both give the same numbers bit for bit: every sum's order is
+// written out and no multiply-add is fused.
 #pragma once
 
 #include <atomic>

@@ -103,10 +103,11 @@ struct Scratch {
 };
 
 // Binary ROC AUC as scikit-learn's roc_curve (drop_intermediate) and auc give
-// it: score(i) of row i, positive(i) whether row i is of the positive class;
-// both classes must be present.
+// it: score(i) of row i, s.positive[i] whether row i is of the positive
+// class; both classes must be present.
 template <class T, class Score>
-double roc_auc_binary(const Score& score, const std::vector<unsigned char>& positive, std::int64_t m, Scratch<T>& s) {
+double roc_auc_binary(const Score& score, std::int64_t m, Scratch<T>& s) {
+    const std::vector<unsigned char>& positive = s.positive;
     // descending scores; the order within ties does not change the counts below
     s.order.resize(static_cast<std::size_t>(m));
     std::iota(s.order.begin(), s.order.end(), std::int64_t{0});
@@ -324,7 +325,7 @@ bool score_model(const ModelOutputs<T>& o, const std::vector<MetricSpec>& specs,
                 if (C != 2 || o.Kc != 1 || !all_classes_present()) return false;
                 s.positive.resize(static_cast<std::size_t>(m));
                 for (std::int64_t r = 0; r < m; ++r) s.positive[static_cast<std::size_t>(r)] = codes[r] == 1;
-                v = roc_auc_binary<T>([&](std::int64_t r) { return o.D[r * o.ld]; }, s.positive, m, s);
+                v = roc_auc_binary<T>([&](std::int64_t r) { return o.D[r * o.ld]; }, m, s);
                 break;
             }
             case Metric::roc_auc_ovr: {
@@ -332,7 +333,7 @@ bool score_model(const ModelOutputs<T>& o, const std::vector<MetricSpec>& specs,
                 s.positive.resize(static_cast<std::size_t>(m));
                 if (C == 2) {  // the positive class's probabilities
                     for (std::int64_t r = 0; r < m; ++r) s.positive[static_cast<std::size_t>(r)] = codes[r] == 1;
-                    v = roc_auc_binary<T>([&](std::int64_t r) { return proba(r, 1); }, s.positive, m, s);
+                    v = roc_auc_binary<T>([&](std::int64_t r) { return proba(r, 1); }, m, s);
                     break;
                 }
                 // scikit-learn refuses rows whose probabilities do not sum to 1
@@ -345,7 +346,7 @@ bool score_model(const ModelOutputs<T>& o, const std::vector<MetricSpec>& specs,
                 for (std::int64_t c = 0; c < C; ++c) {
                     for (std::int64_t r = 0; r < m; ++r) s.positive[static_cast<std::size_t>(r)] = codes[r] == c;
                     per_class[static_cast<std::size_t>(c)] =
-                        roc_auc_binary<T>([&](std::int64_t r) { return proba(r, c); }, s.positive, m, s);
+                        roc_auc_binary<T>([&](std::int64_t r) { return proba(r, c); }, m, s);
                 }
                 auto at = [&](std::int64_t c) { return per_class[static_cast<std::size_t>(c)]; };
                 if (avg == Average::weighted) {
@@ -422,9 +423,10 @@ struct Models {
 
 // Scores every model on rows[0..m) of X: out[i * n_metrics + q], ok[i] false
 // where model i is left to scikit-learn; with a log_loss metric, clipped
-// (n_models x m) receives each model's rows for it (see score_model). Decision values are made for groups of
-// models at a time (at most `max_bytes` of them), then scored on n_threads
-// threads; the numbers do not depend on the grouping or the threads.
+// (n_models x m) receives each model's rows for it (see score_model).
+// Decision values are made for groups of models at a time (at most
+// `max_bytes` of them), then scored on n_threads threads; the numbers do not
+// depend on the grouping or the threads.
 template <class T, class A, class Data>
 void score_models(const Data& X, const Models<T>& models, const std::int64_t* rows, std::int64_t m,
                   const std::vector<MetricSpec>& specs, std::int64_t C, const std::int32_t* codes, const double* y,
