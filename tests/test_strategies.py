@@ -25,8 +25,10 @@ from sgdtune import (
     StrategySearchCV,
     TPEStrategy,
 )
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
 SPACE = {
     "alpha": Real(1e-6, 1.0, log=True),
@@ -225,6 +227,26 @@ class GoldenSection:
 
     def tell(self, params, scores):
         self.told.extend(zip(params, scores, strict=True))
+
+
+def test_every_batch_scores_as_cross_validation_does(digits):
+    # later batches reuse the data, labels and weights the first one prepared
+    X, y = digits
+    X, y = X[:600], y[:600]
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    space = {"alpha": Real(1e-5, 1e-1, log=True), "penalty": ["l2", "l1"],
+             "class_weight": [None, "balanced"]}
+    cv = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    est = SGDClassifier(max_iter=4, tol=None, random_state=np.random.RandomState(1))
+    search = BayesSearchCV(est, space, n_iter=9, n_points=3, cv=cv, random_state=0,
+                           n_jobs=2).fit(X, y, sample_weight=sw)
+    for params, got in zip(search.cv_results_["params"],
+                           search.cv_results_["mean_test_score"], strict=True):
+        model = clone(est).set_params(**params)
+        # (as in scikit-learn's searches, the weights go to the scorer too)
+        want = np.mean([clone(model).fit(X[tr], y[tr], sample_weight=sw[tr])
+                        .score(X[te], y[te], sample_weight=sw[te]) for tr, te in cv])
+        assert got == want
 
 
 def test_user_strategy_drives_the_search(digits):

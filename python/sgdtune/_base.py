@@ -8,6 +8,7 @@ with the GIL released.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import warnings
@@ -26,6 +27,23 @@ from . import _core
 from ._losses import PENALTIES, SCHEDULES
 
 _MAX_SEED = np.iinfo(np.int32).max
+
+
+@functools.lru_cache(maxsize=1024)
+def _seed_of_int(seed):
+    return int(np.random.RandomState(seed).randint(_MAX_SEED))
+
+
+def _seed_of(random_state):
+    """The core's shuffle seed: the first draw of ``check_random_state(random_state)``
+    (a RandomState instance is advanced, as scikit-learn's SGD advances it)."""
+    if isinstance(random_state, Integral):
+        return _seed_of_int(int(random_state))  # the same seed for the same int: kept
+    return int(check_random_state(random_state).randint(_MAX_SEED))
+
+
+_PARAM_NAMES: dict = {}  # per estimator class, see _BaseSGD._get_param_names
+
 # As in scikit-learn: on sparse data the intercept moves 100x slower, since it
 # is updated by every row while each weight is updated only by its non-zeros.
 _SPARSE_INTERCEPT_DECAY = 0.01
@@ -105,6 +123,15 @@ def _check_sample_weight(sample_weight, n_samples, allow_all_zero=False):
 
 class _BaseSGD(BaseEstimator):
     """Parameters, validation and the call into the compiled trainer."""
+
+    @classmethod
+    def _get_param_names(cls):
+        # scikit-learn reads the signature of __init__ on every get_params
+        # (so on every clone and set_params); a search makes thousands
+        names = _PARAM_NAMES.get(cls)
+        if names is None:
+            names = _PARAM_NAMES[cls] = tuple(super()._get_param_names())
+        return list(names)
 
     _parameter_constraints: dict = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
@@ -317,7 +344,7 @@ class _BaseSGD(BaseEstimator):
         opt.early_stopping = bool(self.early_stopping)
         opt.batch_size = int(self.batch_size)
         opt.shuffle = bool(self.shuffle)
-        opt.seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        opt.seed = _seed_of(self.random_state)
         opt.fit_intercept = bool(self.fit_intercept)
         opt.intercept_decay = _SPARSE_INTERCEPT_DECAY if sp.issparse(X) else 1.0
         opt.t_start = float(self.t_)

@@ -10,6 +10,7 @@ the one ``clone(est).fit(X[train], y[train])`` gives.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 
@@ -39,6 +40,37 @@ def _block_key(fold, job):
         id(job.y),
         id(job.sample_weight),
     )
+
+
+def _fold_data(probe, X, y, folds, sample_weight):
+    """Validated X, y and sample_weight, each fold's training rows (int64
+    indices) and the feature names, for FoldFits."""
+    probe = clone(probe)
+    X, y = probe._validate_X_y(X, y, reset=True)
+    n = X.shape[0]
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, n, allow_all_zero=True)
+    fold_rows = []
+    for f, (train, _) in enumerate(folds):
+        rows = np.asarray(train)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        rows = rows.astype(np.int64, copy=False)
+        if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= n:
+            raise ValueError(f"fold {f} has no valid training rows in [0, {n}).")
+        fold_rows.append(rows)
+    return X, y, sample_weight, fold_rows, getattr(probe, "feature_names_in_", None)
+
+
+def _unfitted_copy(estimator):
+    """A copy of a validated, unfitted estimator for one fold: what ``clone``
+    gives, without checking its parameters again. Parameters are shared (fitting
+    does not change them), except a RandomState, which fitting advances: each
+    fold gets its own copy, as each clone would."""
+    e = copy.copy(estimator)
+    if isinstance(e.random_state, np.random.RandomState):
+        e.random_state = copy.deepcopy(e.random_state)
+    return e
 
 
 def _merge(jobs, resumable=False):
@@ -86,41 +118,43 @@ class FoldFits:
     """
 
     def __init__(self, estimators, X, y, folds, *, sample_weight=None, n_jobs=None,
-                 errors="raise", resumable=False):
+                 errors="raise", resumable=False, cache=None):
         if errors not in ("raise", "return"):
             raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
         kinds = {type(e) for e in estimators}
         if len(kinds) != 1 or not issubclass(kinds.pop(), (SGDClassifier, SGDRegressor)):
             raise TypeError("estimators must all be sgdtune SGDClassifier or all SGDRegressor")
         self.errors, self.n_jobs, self.resumable = errors, n_jobs, resumable
-        probe = clone(estimators[0])
-        X, y = probe._validate_X_y(X, y, reset=True)
+        # ``cache``: a dict the caller keeps between FoldFits of the same X, y,
+        # folds and sample_weight (a search's batches), so that the data are
+        # validated and each fold's labels and weights made once
+        cache = {} if cache is None else cache
+        if "data" not in cache:
+            cache["data"] = _fold_data(estimators[0], X, y, folds, sample_weight)
+        X, y, sample_weight, fold_rows, feature_names = cache["data"]
         self.X = X
-        n = X.shape[0]
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, n, allow_all_zero=True)
-        fold_rows = []
-        for f, (train, _) in enumerate(folds):
-            rows = np.asarray(train)
-            if rows.dtype == bool:
-                rows = np.flatnonzero(rows)
-            rows = rows.astype(np.int64, copy=False)
-            if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= n:
-                raise ValueError(f"fold {f} has no valid training rows in [0, {n}).")
-            fold_rows.append(rows)
-
-        self.fitted, jobs = [], []
         # each fold's labels and weights, made once; "all_folds" holds what
         # every fold shares (the label codes of all rows)
-        shared = {}
-        fold_caches = [{"all_folds": shared} for _ in fold_rows]
+        fold_caches = cache.setdefault("folds", None)
+        if fold_caches is None:
+            shared = {}
+            fold_caches = cache["folds"] = [{"all_folds": shared} for _ in fold_rows]
+
+        self.fitted, jobs = [], []
         for i, est in enumerate(estimators):
+            try:  # the parameters are checked once for all folds
+                base = clone(est)
+                base._validate_params()
+                base._more_validate_params()
+            except Exception as exc:
+                if errors == "raise":
+                    raise
+                self.fitted.append([exc] * len(fold_rows))
+                continue
             row = []
             for f, rows in enumerate(fold_rows):
-                e = clone(est)
+                e = _unfitted_copy(base)
                 try:
-                    e._validate_params()
-                    e._more_validate_params()
                     e.t_ = 1.0
                     if isinstance(e, SGDClassifier):
                         _, job = e._prepare(X, y, e.max_iter, None, sample_weight, None, None,
@@ -134,8 +168,8 @@ class FoldFits:
                         raise
                     row.append(exc)
                     continue
-                if hasattr(probe, "feature_names_in_"):
-                    e.feature_names_in_ = probe.feature_names_in_
+                if feature_names is not None:
+                    e.feature_names_in_ = feature_names
                 row.append(e)
                 jobs.append((i, f, e, job, _block_key(f, job)))
             self.fitted.append(row)

@@ -194,12 +194,15 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
                 "The number of classes has to be greater than one; got "
                 f"{n_classes} class"
             )
-        if "sw_fit" in cache:
-            sw_fit, sw_core = cache["sw_fit"], cache["sw_core"]
+        # (the check of the weights depends on early_stopping: see _fold_weights)
+        sw_key = ("weights", bool(self.early_stopping))
+        if sw_key in cache:
+            sw_fit, sw_core = cache[sw_key]
         else:
             sw_fit, sw_core = self._fold_weights(sample_weight, rows, X.shape[0], fold)
         if fold_cache is not None and cache is fold_cache:
-            cache.update(y_fit=y_fit, classes=self.classes_, sw_fit=sw_fit, sw_core=sw_core)
+            cache.update(y_fit=y_fit, classes=self.classes_)
+            cache[sw_key] = (sw_fit, sw_core)
         if self.class_weight is None:
             class_weight = np.ones(n_classes)
         else:
@@ -453,15 +456,21 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         cache = fold_cache if (fold and fold_cache is not None) else {}
         if "y" in cache:
             y, y_fit = cache["y"], cache["y_fit"]
-            sw_fit, sw_core = cache["sw_fit"], cache["sw_core"]
         else:
             y = np.asarray(y, dtype=np.float64)
             y_fit = y[rows] if fold else y
             if not np.all(np.isfinite(y_fit)):
                 raise ValueError("Input y contains NaN or infinity.")
+            if fold_cache is not None and cache is fold_cache:
+                cache.update(y=y, y_fit=y_fit)
+        # (the check of the weights depends on early_stopping: see _fold_weights)
+        sw_key = ("weights", bool(self.early_stopping))
+        if sw_key in cache:
+            sw_fit, sw_core = cache[sw_key]
+        else:
             sw_fit, sw_core = self._fold_weights(sample_weight, rows, X.shape[0], fold)
             if fold_cache is not None and cache is fold_cache:
-                cache.update(y=y, y_fit=y_fit, sw_fit=sw_fit, sw_core=sw_core)
+                cache[sw_key] = (sw_fit, sw_core)
         self._continue_or_allocate(1, X, coef_init, intercept_init)
         if not hasattr(self, "t_"):
             self.t_ = 1.0

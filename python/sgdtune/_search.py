@@ -640,7 +640,8 @@ class _CoreSearchMixin:
             counts = _split_among_brackets(n, s_max, self.factor)
         bracket_of = np.repeat(np.arange(len(brackets)), counts)
         fits = FoldFits(estimators, ctx.X, ctx.y, ctx.splits, sample_weight=ctx.sample_weight,
-                        n_jobs=self.n_jobs, errors="return", resumable=True)
+                        n_jobs=self.n_jobs, errors="return", resumable=True,
+                        cache=ctx.fit_cache)
         failed = {c for c in range(n)
                   if any(isinstance(m, Exception) for m in fits.fitted[c])}
         live = [c for c in range(n) if c not in failed]
@@ -718,6 +719,12 @@ class _Context:
         self.n_jobs, self.error_score = search.n_jobs, search.error_score
         self.return_train_score = search.return_train_score
         self.fit_params = self.score_params = None  # set for other estimators
+        # FoldFits' validated data and per-fold labels and weights, made by the
+        # first batch and kept for the others (not sent to dask workers)
+        self.fit_cache = {}
+
+    def __getstate__(self):
+        return {**self.__dict__, "fit_cache": {}}
 
 
 def _fit_score_generic(ctx, candidate_params, on_dask=False):
@@ -745,7 +752,7 @@ def _fit_score(ctx, candidate_params, progress=None):
     learn's result dicts, candidate by candidate, split by split."""
     estimators = [clone(ctx.base).set_params(**clone(p, safe=False)) for p in candidate_params]
     fits = FoldFits(estimators, ctx.X, ctx.y, ctx.splits, sample_weight=ctx.sample_weight,
-                    n_jobs=ctx.n_jobs, errors="return")
+                    n_jobs=ctx.n_jobs, errors="return", cache=ctx.fit_cache)
     fits.train(progress=progress)
     n = len(estimators)
     fit_time = fits.seconds / max(1, n * len(ctx.splits))

@@ -130,12 +130,18 @@ class RandomStrategy(Strategy):
     n_startup = math.inf
 
 
+_LOG_SQRT_2PI = float(np.log(np.sqrt(2 * np.pi)))
+
+
 def _truncnorm_logpdf(x, mu, sigma):
     """log density at x (shape m) of each component N(mu_j, sigma_j) truncated
     to [0, 1]; shape (m, k)."""
     z = (x[:, None] - mu[None, :]) / sigma[None, :]
     mass = ndtr((1.0 - mu) / sigma) - ndtr(-mu / sigma)
-    return norm.logpdf(z) - np.log(sigma)[None, :] - np.log(np.maximum(mass, 1e-300))[None, :]
+    # the standard normal's log density, as scipy.stats.norm.logpdf computes it
+    # (without its per-call overhead, which dominated TPE's suggestions)
+    log_phi = -z**2 / 2.0 - _LOG_SQRT_2PI
+    return log_phi - np.log(sigma)[None, :] - np.log(np.maximum(mass, 1e-300))[None, :]
 
 
 def _choice_index(u, k):

@@ -51,10 +51,52 @@ inline T combine_lanes(const T* l, std::int64_t step) {
            ((l[4 * step] + l[5 * step]) + (l[6 * step] + l[7 * step]));
 }
 
+namespace detail {
+// row_dot for KR (1 to 3) columns of a row-major W with K columns a row, their
+// kLanes partial sums each in registers; the same order of every sum.
+template <int KR, class T>
+SGDTUNE_ALWAYS_INLINE inline void row_dot_narrow(const T* x, std::int64_t d, const T* W, std::int64_t K,
+                                                 double* out) {
+    T l[kLanes][KR] = {};
+    std::int64_t j = 0;
+    for (; j + kLanes <= d; j += kLanes)
+        for (int q = 0; q < kLanes; ++q)
+            for (int k = 0; k < KR; ++k) l[q][k] += x[j + q] * W[(j + q) * K + k];
+    for (; j < d; ++j)
+        for (int k = 0; k < KR; ++k) l[j % kLanes][k] += x[j] * W[j * K + k];
+    for (int k = 0; k < KR; ++k) out[k] = static_cast<double>(combine_lanes(&l[0][k], KR));
+}
+
+// row_add's step for KR (1 to 3) columns, their coefficients in registers.
+template <int KR, class T>
+SGDTUNE_ALWAYS_INLINE inline void row_add_narrow(const T* x, std::int64_t d, T* W, std::int64_t K, const T* c,
+                                                 T* Z, const T* a) {
+    T cr[KR], ar[KR];
+    for (int k = 0; k < KR; ++k) {
+        cr[k] = c[k];
+        ar[k] = Z == nullptr ? T(0) : a[k];
+    }
+    for (std::int64_t j = 0; j < d; ++j) {
+        const T xj = x[j];
+        T* w = W + j * K;
+        if (Z == nullptr) {
+            for (int k = 0; k < KR; ++k) w[k] += cr[k] * xj;
+        } else {
+            T* z = Z + j * K;
+            for (int k = 0; k < KR; ++k) {
+                const T delta = cr[k] * xj;
+                w[k] += delta;
+                z[k] -= ar[k] * delta;
+            }
+        }
+    }
+}
+}  // namespace detail
+
 // out[k] = sum_j x_ij W[j, k] for k < K. `acc` is scratch of kLanes * K. `wide`:
 // the caller is compiled for AVX2 (see isa.hpp), so four columns go at a time.
 template <class T>
-inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
+SGDTUNE_ALWAYS_INLINE inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
                     double* out, bool wide = false) {
     const T* x = X.row(i);
     const std::int64_t d = X.d;
@@ -83,7 +125,15 @@ inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int6
     }
     if (k0 == K) return;
 #endif
-    const std::int64_t Kr = K - k0;  // the columns left, through `acc`
+    const std::int64_t Kr = K - k0;  // the columns left
+    // one to three of them (K % 4 with AVX2): their partial sums in registers
+    switch (Kr) {
+        case 1: return detail::row_dot_narrow<1>(x, d, W + k0, K, out + k0);
+        case 2: return detail::row_dot_narrow<2>(x, d, W + k0, K, out + k0);
+        case 3: return detail::row_dot_narrow<3>(x, d, W + k0, K, out + k0);
+        default: break;
+    }
+    // more (the baseline build): through `acc`
     for (std::int64_t q = 0; q < kLanes * Kr; ++q) acc[q] = T(0);
     for (std::int64_t j = 0; j < d; ++j) {
         const T xj = x[j];
@@ -95,7 +145,7 @@ inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int6
 }
 
 template <class T, class I>
-inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
+SGDTUNE_ALWAYS_INLINE inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
                     double* out, bool wide = false) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
@@ -127,7 +177,7 @@ inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int
 // W[j, k] += c[k] * x_ij; with Z, also Z[j, k] -= a[k] * (c[k] * x_ij), which keeps
 // an averaged iterate stored as (Z + a * W) / b unchanged by the step.
 template <class T>
-inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
+SGDTUNE_ALWAYS_INLINE inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
                     T* Z, const T* a, bool wide = false) {
     const T* x = X.row(i);
     const std::int64_t d = X.d;
@@ -168,6 +218,12 @@ inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K,
     }
     if (k0 == K) return;
 #endif
+    switch (K - k0) {  // one to three columns left (K % 4 with AVX2)
+        case 1: return detail::row_add_narrow<1>(x, d, W + k0, K, c + k0, Z ? Z + k0 : nullptr, a ? a + k0 : nullptr);
+        case 2: return detail::row_add_narrow<2>(x, d, W + k0, K, c + k0, Z ? Z + k0 : nullptr, a ? a + k0 : nullptr);
+        case 3: return detail::row_add_narrow<3>(x, d, W + k0, K, c + k0, Z ? Z + k0 : nullptr, a ? a + k0 : nullptr);
+        default: break;
+    }
     for (std::int64_t j = 0; j < d; ++j) {
         const T xj = x[j];
         T* w = W + j * K;
@@ -185,7 +241,7 @@ inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K,
 }
 
 template <class T, class I>
-inline void row_add(const CsrView<T, I>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
+SGDTUNE_ALWAYS_INLINE inline void row_add(const CsrView<T, I>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
                     T* Z, const T* a, bool wide = false) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);

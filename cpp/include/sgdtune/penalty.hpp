@@ -202,15 +202,15 @@ inline void l1_step_block(T* __restrict W, T* __restrict Q, T* __restrict Z, con
     }
 #endif
     if (k0 == k_end) return;
-    // the columns left over, one by one (l1_weight is the arithmetic above)
+    // the columns left over, one by one (l1_weight's arithmetic, branch-free)
     for (std::int64_t f = 0; f < n; ++f) {
         const std::int64_t off = row(f) * K;
         for (std::int64_t k = k0; k < k_end; ++k) {
             if (on[k] == 0.0) continue;
             if (Averaging && avg[k] != 0.0)
-                l1_weight<T, true>(W, Q, Z, off + k, s[k], inv_s[k], u[k], a[k]);
+                l1_weight_scalar<T, true>(W, Q, Z, off + k, s[k], inv_s[k], u[k], a[k]);
             else
-                l1_weight<T, false>(W, Q, Z, off + k, s[k], inv_s[k], u[k], a[k]);
+                l1_weight_scalar<T, false>(W, Q, Z, off + k, s[k], inv_s[k], u[k], a[k]);
         }
     }
 }

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -46,11 +47,18 @@ struct Chunk {
 // read once for the most columns) and are used when they already share out
 // evenly: their count is a multiple of the threads', or large. Otherwise each
 // job's columns are split in n_threads parts, so that every round of work
-// keeps all threads busy.
+// keeps all threads busy, unless that leaves chunks of fewer than four
+// columns (the kernels' vector width) while every thread has a job anyway:
+// a narrow block costs more per column than the uneven rounds (three
+// 4-column L1 jobs on two threads, 380 rows x 30 features, 15 epochs: 3.2 ms
+// split in 2-column chunks, 2.0 ms whole).
 template <class T>
 std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, int n_threads) {
     const auto J = static_cast<std::int64_t>(jobs.size());
-    const bool whole = n_threads <= 1 || J % n_threads == 0 || J >= 4 * n_threads;
+    std::int64_t narrowest = std::numeric_limits<std::int64_t>::max();
+    for (const auto& job : jobs) narrowest = std::min(narrowest, job.model.K);
+    const bool whole = n_threads <= 1 || J % n_threads == 0 || J >= 4 * n_threads ||
+                       (J >= n_threads && narrowest < 4 * static_cast<std::int64_t>(n_threads));
     std::vector<Chunk> chunks;
     for (std::size_t i = 0; i < jobs.size(); ++i) {
         const std::int64_t K = jobs[i].model.K;
