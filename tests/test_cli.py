@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -131,10 +132,24 @@ def test_tune_reports_data_problems_in_one_line(shop_csv, tmp_path):
     assert out.returncode == 1 and "not an sgdtune storage file" in out.stderr
 
 
-def test_bench_prints_its_table():
-    out = run("bench", "--quick", "--repeats", "1", "--n-jobs", "1")
+def test_bench_prints_its_tables_and_writes_plots_and_json(tmp_path):
+    log = tmp_path / "bench.jsonl"
+    out = run("bench", "--n-samples", "3000", "--repeats", "1", "--n-jobs", "1",
+              "--plots", str(tmp_path / "plots"), "--json", str(log))
     assert out.returncode == 0, out.stderr
     assert "machine: memory read" in out.stdout
-    for task in ("batch_size=1, hinge + l2", "batch_size=64", "grid search, 24 configs"):
-        line = next(x for x in out.stdout.splitlines() if task in x)
+    lines = out.stdout.splitlines()
+    for task in ("batch_size=1, hinge + l2", "pure Python", "batch_size=64, log_loss",
+                 "grid search, 24 configs"):
+        line = next(x for x in lines if task in x)
         assert line.count("|") == 7 and line.split("|")[5].strip().endswith("x")
+    kernel = next(x for x in lines if x.startswith("| 24-column block, batch_size=64, float32"))
+    assert kernel.count("|") == 7 and "% of " in kernel
+    records = [json.loads(x) for x in log.read_text().splitlines()]
+    kinds = {r["kind"] for r in records}
+    assert kinds == {"machine", "kernel", "comparison", "scaling"}
+    axes = {r["axis"].split(" ")[0] for r in records if r["kind"] == "scaling"}
+    assert axes == {"rows", "trials", "threads"}
+    assert all(r["flops_per_s"] > 0 and r["bound"] > 0 for r in records if r["kind"] == "kernel")
+    for name in ("bench_rows", "bench_trials", "bench_threads", "bench_roofline"):
+        assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 10_000

@@ -1,27 +1,52 @@
 """``sgdtune bench``: how sgdtune compares on this machine, measured in one run.
 
-On generated data it measures, as medians of repeated runs:
+On generated data (``n_samples`` x 100, ``make_classification``, standardised)
+it measures, as medians of repeated runs:
 
-* this machine's limits: reading memory (``X.sum()`` over a large array) and
-  the float64 matrix product of NumPy's BLAS;
-* one epoch of SGD per row (``batch_size=1``): sgdtune against scikit-learn's
-  SGDClassifier (hinge with L2, log_loss with elastic-net);
-* one epoch of mini-batch SGD (``batch_size=64``): sgdtune against the plain
-  NumPy trainer (``sgdtune._numpy_sgd``);
-* a 24-configuration x 3-fold grid search: sgdtune's GridSearchCV against
-  scikit-learn's, with the best CV scores.
+1. **this machine's limits**: reading memory (``X.sum()`` over an array larger
+   than the caches) and NumPy's float32 and float64 matrix products, on one
+   thread and on all of them;
+2. **kernels against those limits** (the roofline): one epoch of one model at
+   ``batch_size=1`` (float64) and ``batch_size=256`` (float32), and of a
+   24-column block (the engine's unit: 24 configurations trained over one
+   stream of mini-batches) at ``batch_size=1`` and ``64``, float32 and float64.
+   Each kernel does ``4 * n * d * K`` floating-point operations an epoch (a
+   forward and an update multiply-add per feature and column) and reads X once
+   (``n * d * itemsize`` bytes), which places it under the memory line or the
+   matrix-product line;
+3. **against other trainers**, as ratios (``other's time / sgdtune's time``):
+   scikit-learn's SGDClassifier per epoch at ``batch_size=1``, a pure-Python
+   per-sample loop (timed on a subset, scaled to the full data), the plain
+   NumPy mini-batch trainer, scikit-learn's GridSearchCV over a 24-configuration
+   grid, and Optuna's TPE driving scikit-learn (when Optuna is installed)
+   against sgdtune's own TPE search;
+4. **scaling**: time against the number of rows, against the number of trials
+   and against the number of threads.
 
-Every ratio is ``other's time / sgdtune's time`` from the same run. The full
-benchmark suite is in the repository's ``benchmarks/`` folder.
+Output: a markdown table, one JSON line per measurement (``json_path``) and,
+with ``plots_dir`` and matplotlib, four PNG pictures: ``bench_rows.png``,
+``bench_trials.png``, ``bench_threads.png`` and ``bench_roofline.png``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
+
+_GRID = {"alpha": [1e-6, 1e-5, 1e-4, 1e-3], "penalty": ["l2", "l1", "elasticnet"],
+         "loss": ["log_loss", "hinge"]}
+_D = 100
+
+
+def _ms(seconds):
+    """Milliseconds with three significant digits, never in exponent form."""
+    ms = seconds * 1e3
+    return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}"
 
 
 def _median_time(fn, repeats):
@@ -33,7 +58,7 @@ def _median_time(fn, repeats):
     return float(np.median(times))
 
 
-def _data(n, d, seed=0):
+def _data(n, d=_D, seed=0):
     from sklearn.datasets import make_classification
 
     X, y = make_classification(n_samples=n, n_features=d, n_informative=d // 5,
@@ -42,30 +67,168 @@ def _data(n, d, seed=0):
     return np.ascontiguousarray(X), y
 
 
-def run(n_samples=50_000, repeats=3, n_jobs=2, json_path=None, out=print):
-    """Run the comparison; print a markdown table; return its rows as dicts."""
+def _configs(count):
+    """``count`` single-valued parameter grids: the 24-configuration grid,
+    then more alphas, as scikit-learn's and sgdtune's GridSearchCV take them."""
+    alphas = np.logspace(-7, -1, max(4, -(-count // 6)))
+    out = [{"alpha": [float(a)], "penalty": [p], "loss": [loss]}
+           for a in alphas for p in _GRID["penalty"] for loss in _GRID["loss"]]
+    return out[:count]
+
+
+def _blas_threads(n):
+    """A context limiting NumPy's BLAS to n threads (or nothing to limit)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def machine_limits(repeats=3, big_bytes=256 << 20):
+    """Memory read bandwidth (bytes/s) and matrix-product throughput (flop/s)
+    of NumPy, float32 and float64, on one thread and on all cores."""
+    big = np.ones(big_bytes // 8)
+    big.sum()  # touch it once
+    read = _median_time(big.sum, max(3, repeats))
+    out = {"read_bytes_per_s": big.nbytes / read}
+    del big
+    size = 1024
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        A = rng.normal(size=(size, size)).astype(dtype)
+        B = rng.normal(size=(size, size)).astype(dtype)
+        name = np.dtype(dtype).name
+        for label, threads in (("1_thread", 1), ("all_threads", os.cpu_count() or 1)):
+            with _blas_threads(threads):
+                A @ B
+                t = _median_time(lambda A=A, B=B: A @ B, max(3, repeats))
+            out[f"gemm_{name}_{label}"] = 2 * size**3 / t
+    return out
+
+
+def run(n_samples=50_000, repeats=3, n_jobs=2, json_path=None, out=print, plots_dir=None,
+        optuna=True):
+    """Run the suite; print the tables; return the measurements as dicts."""
     from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    records = []
+
+    def record(kind, **fields):
+        records.append({"kind": kind, **fields})
+        return records[-1]
+
+    limits = machine_limits(repeats)
+    record("machine", n_cpus=os.cpu_count(), **limits)
+    out(f"machine: memory read {limits['read_bytes_per_s'] / 1e9:.1f} GB/s; matrix product "
+        f"float32 {limits['gemm_float32_1_thread'] / 1e9:.0f} GFLOP/s on 1 thread, "
+        f"{limits['gemm_float32_all_threads'] / 1e9:.0f} on {os.cpu_count()}; float64 "
+        f"{limits['gemm_float64_1_thread'] / 1e9:.0f} and "
+        f"{limits['gemm_float64_all_threads'] / 1e9:.0f}")
+
+    X, y = _data(n_samples)
+    kernels = _kernels(X, y, repeats, n_jobs, limits, record)
+    out("")
+    out("| kernel | threads | ms per epoch | GFLOP/s | flop per byte of X | share of the bound |")
+    out("|---|---|---|---|---|---|")
+    for k in kernels:
+        out(f"| {k['name']} | {k['threads']} | {_ms(k['seconds'])} | "
+            f"{k['flops_per_s'] / 1e9:.1f} | {k['intensity']:.1f} | "
+            f"{k['flops_per_s'] / k['bound']:.0%} of {k['bound_kind']} |")
+
+    rows = _comparisons(X, y, repeats, n_jobs, optuna, record)
+    out("")
+    out("| task | sgdtune | other | other's time | speed-up | note |")
+    out("|---|---|---|---|---|---|")
+    for r in rows:
+        out(f"| {r['task']} | {_ms(r['sgdtune_s'])} ms | {r['other']} | "
+            f"{_ms(r['other_s'])} ms | {r['ratio']:.1f}x | {r['note']} |")
+
+    scaling = _scaling(X, y, repeats, n_jobs, record)
+    out("")
+    out("| scaling | value | sgdtune | scikit-learn | speed-up |")
+    out("|---|---|---|---|---|")
+    for s in scaling:
+        other = s.get("sklearn_s")
+        out(f"| {s['axis']} | {s['value']} | {_ms(s['sgdtune_s'])} ms | "
+            + (f"{_ms(other)} ms | {other / s['sgdtune_s']:.1f}x |" if other else "- | - |"))
+
+    if json_path:
+        with open(json_path, "a", encoding="utf-8") as fh:
+            for r in records:
+                fh.write(json.dumps(r) + "\n")
+    if plots_dir is not None:
+        written = _plots(Path(plots_dir), records)
+        out("")
+        out("plots: " + (", ".join(str(p) for p in written) if written
+                         else "none (matplotlib is not installed: pip install 'sgdtune[plot]')"))
+    return records
+
+
+def _kernels(X, y, repeats, n_jobs, limits, record):
+    """One epoch of each kernel, placed against the machine's limits."""
+    from . import SGDClassifier
+    from ._engine import FoldFits
+
+    n, d = X.shape
+    epochs = 3
+    everything = [(np.arange(n), None)]
+    grid = [dict(alpha=a, penalty=p, loss=loss) for a in _GRID["alpha"]
+            for p in _GRID["penalty"] for loss in _GRID["loss"]]
+    X32 = X.astype(np.float32)
+    cases = [
+        ("one model, batch_size=1, float64", X, 1, 1, 1),
+        ("one model, batch_size=256, float32", X32, 256, 1, 1),
+        ("24-column block, batch_size=1, float64", X, 1, 24, n_jobs),
+        ("24-column block, batch_size=64, float64", X, 64, 24, n_jobs),
+        ("24-column block, batch_size=64, float32", X32, 64, 24, n_jobs),
+    ]
+    results = []
+    for name, data, bs, K, threads in cases:
+        base = SGDClassifier(max_iter=epochs, tol=None, random_state=0, batch_size=bs)
+        if K == 1:
+            def fit(base=base, data=data):
+                base.fit(data, y)
+        else:
+            ests = [SGDClassifier(**{**base.get_params(), **g}) for g in grid[:K]]
+            cache = {}
+
+            def fit(ests=ests, data=data, threads=threads, cache=cache):
+                FoldFits(ests, data, y, everything, n_jobs=threads, cache=cache).train()
+        fit()  # warm: the data validated once, pages touched
+        seconds = _median_time(fit, repeats) / epochs
+        itemsize = data.dtype.itemsize
+        flops = 4.0 * n * d * K
+        intensity = flops / (n * d * itemsize)
+        gemm = limits[f"gemm_{data.dtype.name}_{'1_thread' if threads == 1 else 'all_threads'}"]
+        memory_bound = limits["read_bytes_per_s"] * intensity
+        bound, kind = ((memory_bound, "memory") if memory_bound < gemm
+                       else (gemm, "matrix product"))
+        results.append(record("kernel", name=name, threads=threads, seconds=seconds,
+                              flops_per_s=flops / seconds, intensity=intensity, bound=bound,
+                              bound_kind=kind, dtype=data.dtype.name, batch_size=bs,
+                              columns=K, n_samples=n, n_features=d))
+    return results
+
+
+def _comparisons(X, y, repeats, n_jobs, optuna, record):
+    """sgdtune against scikit-learn, pure Python, NumPy and Optuna."""
     from sklearn.linear_model import SGDClassifier as SkSGD
     from sklearn.model_selection import GridSearchCV as SkGrid
 
     from . import GridSearchCV, SGDClassifier
-    from ._numpy_sgd import NumpyMiniBatchSGD
+    from ._numpy_sgd import NumpyMiniBatchSGD, python_sgd_epoch
 
-    warnings.simplefilter("ignore", ConvergenceWarning)
+    n = X.shape[0]
     rows = []
 
     def add(task, ours, theirs, other, note=""):
-        rows.append({"task": task, "sgdtune_s": ours, "other": other, "other_s": theirs,
-                     "ratio": theirs / ours if ours > 0 else float("nan"), "note": note})
+        rows.append(record("comparison", task=task, sgdtune_s=ours, other=other,
+                           other_s=theirs, ratio=theirs / ours if ours > 0 else float("nan"),
+                           note=note))
 
-    big = np.ones((4_000_000,), dtype=np.float64)  # 32 MB
-    read = _median_time(big.sum, max(3, repeats))
-    A = np.random.default_rng(0).normal(size=(1024, 1024))
-    gemm = _median_time(lambda: A @ A, max(3, repeats))
-    out(f"machine: memory read {big.nbytes / read / 1e9:.1f} GB/s, float64 matrix product "
-        f"{2 * 1024**3 / gemm / 1e9:.1f} GFLOP/s")
-
-    X, y = _data(n_samples, 100)
     epochs = 5
     for loss, penalty in (("hinge", "l2"), ("log_loss", "elasticnet")):
         kw = dict(loss=loss, penalty=penalty, max_iter=epochs, tol=None, random_state=0)
@@ -73,21 +236,28 @@ def run(n_samples=50_000, repeats=3, n_jobs=2, json_path=None, out=print):
         theirs = _median_time(lambda kw=kw: SkSGD(**kw).fit(X, y), repeats)
         add(f"epoch, batch_size=1, {loss} + {penalty}", ours / epochs, theirs / epochs,
             "scikit-learn")
+        if loss == "hinge":
+            hinge_epoch = ours / epochs
+
+    # the pure-Python loop on a subset, scaled to a full epoch
+    m = min(n, 2_000)
+    rows_py, y_py = X[:m].tolist(), (2.0 * (y[:m] > 0) - 1.0).tolist()
+    py = _median_time(lambda: python_sgd_epoch(rows_py, y_py), max(1, repeats)) * n / m
+    add("epoch, batch_size=1, hinge + l2", hinge_epoch, py, "pure Python",
+        f"timed on {m} rows, scaled to {n}")
 
     kw = dict(loss="log_loss", alpha=1e-4, max_iter=epochs, random_state=0)
     ours = _median_time(lambda: SGDClassifier(batch_size=64, tol=None, **kw).fit(X, y), repeats)
     theirs = _median_time(lambda: NumpyMiniBatchSGD(batch_size=64, **kw).fit(X, y), repeats)
     add("epoch, batch_size=64, log_loss + l2", ours / epochs, theirs / epochs, "NumPy trainer")
 
-    grid = {"alpha": [1e-6, 1e-5, 1e-4, 1e-3], "penalty": ["l2", "l1", "elasticnet"],
-            "loss": ["log_loss", "hinge"]}
-    Xs, ys = X[: n_samples // 2], y[: n_samples // 2]
+    Xs, ys = X[: n // 2], y[: n // 2]
     kw = dict(max_iter=epochs, tol=None, random_state=0)
     found = {}
 
     def search(cls, est, name):
         def fit():
-            found[name] = cls(est(**kw), grid, cv=3, n_jobs=n_jobs).fit(Xs, ys).best_score_
+            found[name] = cls(est(**kw), _GRID, cv=3, n_jobs=n_jobs).fit(Xs, ys).best_score_
         return fit
 
     ours = _median_time(search(GridSearchCV, SGDClassifier, "ours"), repeats)
@@ -96,14 +266,167 @@ def run(n_samples=50_000, repeats=3, n_jobs=2, json_path=None, out=print):
         f"scikit-learn (n_jobs={n_jobs})",
         f"best CV {found['ours']:.4f} vs {found['theirs']:.4f}")
 
-    out("")
-    out("| task | sgdtune | other | other's time | speed-up | note |")
-    out("|---|---|---|---|---|---|")
-    for r in rows:
-        out(f"| {r['task']} | {r['sgdtune_s'] * 1e3:.1f} ms | {r['other']} | "
-            f"{r['other_s'] * 1e3:.1f} ms | {r['ratio']:.1f}x | {r['note']} |")
-    if json_path:
-        with open(json_path, "a", encoding="utf-8") as fh:
-            for r in rows:
-                fh.write(json.dumps(r) + "\n")
+    if optuna:
+        try:
+            ours, theirs, note = _optuna_search(Xs, ys, repeats, n_jobs, epochs)
+        except ImportError:
+            pass
+        else:
+            add(f"TPE search, 24 trials x 3 folds, {len(Xs)} rows", ours, theirs,
+                f"Optuna + scikit-learn (n_jobs={n_jobs})", note)
     return rows
+
+
+def _optuna_search(X, y, repeats, n_jobs, epochs):
+    """Optuna's TPE sampler driving scikit-learn's SGDClassifier (threads)
+    against sgdtune's BayesSearchCV(method='tpe'), same space and budget."""
+    import optuna
+    from sklearn.linear_model import SGDClassifier as SkSGD
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from . import BayesSearchCV, Real, SGDClassifier
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cv = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    trials, best = 24, {}
+
+    def objective(trial):
+        params = {"alpha": trial.suggest_float("alpha", 1e-7, 1e-1, log=True),
+                  "loss": trial.suggest_categorical("loss", _GRID["loss"]),
+                  "penalty": trial.suggest_categorical("penalty", _GRID["penalty"])}
+        est = SkSGD(max_iter=epochs, tol=None, random_state=0, **params)
+        return float(np.mean(cross_val_score(est, X, y, cv=cv)))
+
+    def theirs():
+        study = optuna.create_study(direction="maximize",
+                                    sampler=optuna.samplers.TPESampler(seed=0))
+        study.optimize(objective, n_trials=trials, n_jobs=n_jobs)
+        best["theirs"] = study.best_value
+
+    space = {"alpha": Real(1e-7, 1e-1, log=True), "loss": _GRID["loss"],
+             "penalty": _GRID["penalty"]}
+
+    def ours():
+        search = BayesSearchCV(SGDClassifier(max_iter=epochs, tol=None, random_state=0), space,
+                               n_iter=trials, method="tpe", cv=cv, n_jobs=n_jobs,
+                               random_state=0, refit=False).fit(X, y)
+        best["ours"] = search.best_score_
+
+    t_ours = _median_time(ours, repeats)
+    t_theirs = _median_time(theirs, repeats)
+    return t_ours, t_theirs, f"best CV {best['ours']:.4f} vs {best['theirs']:.4f}"
+
+
+def _scaling(X, y, repeats, n_jobs, record):
+    """Time against rows (one fit), trials and threads (grid searches)."""
+    from sklearn.linear_model import SGDClassifier as SkSGD
+    from sklearn.model_selection import GridSearchCV as SkGrid
+
+    from . import GridSearchCV, SGDClassifier
+
+    n = X.shape[0]
+    epochs = 5
+    kw = dict(max_iter=epochs, tol=None, random_state=0)
+    points = []
+    for rows in sorted({max(1_000, n // 8), max(1_000, n // 4), max(1_000, n // 2), n}):
+        Xr, yr = X[:rows], y[:rows]
+        for bs in (1, 64):
+            ours = _median_time(lambda Xr=Xr, yr=yr, bs=bs:
+                                SGDClassifier(batch_size=bs, **kw).fit(Xr, yr), repeats)
+            theirs = (_median_time(lambda Xr=Xr, yr=yr: SkSGD(**kw).fit(Xr, yr), repeats)
+                      if bs == 1 else None)
+            points.append(record("scaling", axis=f"rows (one fit, batch_size={bs})",
+                                 value=rows, sgdtune_s=ours, sklearn_s=theirs))
+
+    Xs, ys = X[: n // 2], y[: n // 2]
+    for count in (6, 12, 24, 48):
+        grid = _configs(count)
+        ours = _median_time(lambda grid=grid: GridSearchCV(SGDClassifier(**kw), grid, cv=3,
+                                                           n_jobs=n_jobs).fit(Xs, ys), repeats)
+        theirs = _median_time(lambda grid=grid: SkGrid(SkSGD(**kw), grid, cv=3,
+                                                       n_jobs=n_jobs).fit(Xs, ys), repeats)
+        points.append(record("scaling", axis="trials (grid search, 3 folds)", value=count,
+                             sgdtune_s=ours, sklearn_s=theirs))
+
+    cores = os.cpu_count() or 1
+    counts = sorted({1, cores} | {2**i for i in range(1, 8) if 2**i < cores})
+    for threads in counts:
+        ours = _median_time(lambda t=threads: GridSearchCV(SGDClassifier(**kw), _GRID, cv=3,
+                                                           n_jobs=t).fit(Xs, ys), repeats)
+        theirs = _median_time(lambda t=threads: SkGrid(SkSGD(**kw), _GRID, cv=3,
+                                                       n_jobs=t).fit(Xs, ys), repeats)
+        points.append(record("scaling", axis="threads (24-config grid search)",
+                             value=threads, sgdtune_s=ours, sklearn_s=theirs))
+    return points
+
+
+def _plots(folder, records):
+    """The four pictures; returns the files written (none without matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker
+    except ImportError:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    scaling = [r for r in records if r["kind"] == "scaling"]
+    for stem, prefix, xlabel in (("bench_rows", "rows", "rows (100 features)"),
+                                 ("bench_trials", "trials", "trials"),
+                                 ("bench_threads", "threads", "threads")):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for axis in sorted({r["axis"] for r in scaling if r["axis"].startswith(prefix)}):
+            pts = [r for r in scaling if r["axis"] == axis]
+            xs = [r["value"] for r in pts]
+            label = axis.split("(", 1)[1].rstrip(")")
+            ax.plot(xs, [r["sgdtune_s"] for r in pts], "o-", label=f"sgdtune, {label}")
+            if any(r["sklearn_s"] for r in pts):
+                ax.plot(xs, [r["sklearn_s"] for r in pts], "s--",
+                        label=f"scikit-learn, {label}")
+        ax.set_xscale("log", base=2 if prefix == "threads" else 10)
+        ax.set_yscale("log")
+        ticks = sorted({r["value"] for r in scaling if r["axis"].startswith(prefix)})
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("seconds")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        path = folder / f"{stem}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+
+    machine = next(r for r in records if r["kind"] == "machine")
+    kernels = [r for r in records if r["kind"] == "kernel"]
+    fig, ax = plt.subplots(figsize=(10, 5))
+    xs = np.logspace(-1.5, 2.5, 100)
+    bw = machine["read_bytes_per_s"]
+    ax.plot(xs, bw * xs / 1e9, "k-", lw=1, label=f"memory read {bw / 1e9:.0f} GB/s")
+    styles = {"float32": ":", "float64": "-."}
+    for dtype, style in styles.items():
+        for label, key in (("1 thread", "1_thread"), ("all threads", "all_threads")):
+            peak = machine[f"gemm_{dtype}_{key}"]
+            ax.plot(xs, np.full_like(xs, peak / 1e9), style, lw=1,
+                    label=f"{dtype} matrix product, {label}: {peak / 1e9:.0f} GFLOP/s")
+    for k in kernels:
+        ax.plot(k["intensity"], k["flops_per_s"] / 1e9, "o", ms=7,
+                label=f"{k['name']} ({k['threads']} thr.)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("floating-point operations per byte of X read")
+    ax.set_ylabel("GFLOP/s")
+    ax.set_title("sgdtune kernels against this machine's limits")
+    ax.grid(True, which="both", alpha=0.3)
+    top = max(machine[k] for k in machine if k.startswith("gemm_")) / 1e9
+    ax.set_ylim(0.3, 2 * top)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    path = folder / "bench_roofline.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    written.append(path)
+    return written

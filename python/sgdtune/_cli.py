@@ -331,7 +331,8 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"sgdtune {__version__} bench: {n} x 100 generated rows, medians of "
           f"{args.repeats} runs, n_jobs={args.n_jobs}", flush=True)
     run(n_samples=n, repeats=args.repeats, n_jobs=args.n_jobs, json_path=args.json,
-        out=lambda line: print(line, flush=True))
+        out=lambda line: print(line, flush=True), plots_dir=args.plots,
+        optuna=not args.no_optuna)
     return 0
 
 
@@ -406,16 +407,24 @@ def _parser() -> argparse.ArgumentParser:
     show.set_defaults(run=_show)
 
     bench = sub.add_parser(
-        "bench", help="compare sgdtune with scikit-learn and a NumPy trainer here",
-        description="Measure this machine's memory and matrix-product speed, then sgdtune "
-        "against scikit-learn (per-row SGD, grid search) and a plain NumPy mini-batch "
-        "trainer on generated data, in one run; print a markdown table of speed-ups.")
+        "bench", help="compare sgdtune with scikit-learn, Optuna, NumPy and Python here",
+        description="Measure this machine's memory and matrix-product speed, place "
+        "sgdtune's kernels against them (a roofline), then compare sgdtune with "
+        "scikit-learn (per-row SGD, grid search), Optuna driving scikit-learn, a plain "
+        "NumPy mini-batch trainer and a pure-Python loop on generated data, and measure "
+        "time against rows, trials and threads, all in one run; print markdown tables "
+        "of speed-ups.")
     bench.add_argument("--n-samples", type=int, default=50_000,
                        help="rows of the generated data (default 50000)")
     bench.add_argument("--repeats", type=int, default=3, help="runs per timing (default 3)")
     bench.add_argument("--n-jobs", type=int, default=2, help="threads / processes (default 2)")
     bench.add_argument("--quick", action="store_true", help="20000 rows")
     bench.add_argument("--json", default=None, help="append one JSON line per measurement")
+    bench.add_argument("--plots", default=None, metavar="DIR",
+                       help="write PNG pictures (time against rows, trials and threads; "
+                       "the roofline) into DIR (needs matplotlib)")
+    bench.add_argument("--no-optuna", action="store_true",
+                       help="skip Optuna's search even when it is installed")
     bench.set_defaults(run=_bench)
     return parser
 

@@ -191,3 +191,37 @@ class NumpyMiniBatchSGD:
     def score(self, X: ArrayLike | sp.spmatrix, y: ArrayLike) -> float:
         """Mean accuracy on (X, y)."""
         return float(np.mean(self.predict(X) == np.asarray(y)))
+
+
+def python_sgd_epoch(rows: list[list[float]], y: list[float], alpha: float = 1e-4,
+                     seed: int = 0) -> tuple[list[float], float]:
+    """One epoch of per-sample SGD written in plain Python (no NumPy): hinge
+    loss, L2 penalty, scikit-learn's 'optimal' learning rate, rows in a shuffled
+    order. ``rows`` is a list of feature lists and ``y`` holds +1 / -1 labels.
+    Returns the weights and the intercept.
+
+    This is the loop a user would write first; ``sgdtune bench`` times it on a
+    subset to place the compiled trainers against it.
+    """
+    import random
+
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+    d = len(rows[0]) if rows else 0
+    w, b, scale = [0.0] * d, 0.0, 1.0
+    t0 = 1.0 / (alpha ** -0.25 * alpha)  # as NumpyMiniBatchSGD._first_t
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    for t, i in enumerate(order, start=1):
+        x = rows[i]
+        p = scale * sum(wj * xj for wj, xj in zip(w, x)) + b
+        eta = 1.0 / (alpha * (t0 + t - 1))
+        scale *= max(0.0, 1.0 - eta * alpha)
+        if y[i] * p < 1.0:  # the hinge loss's step
+            c = eta * y[i] / scale
+            for j in range(d):
+                w[j] += c * x[j]
+            b += eta * y[i]
+        if scale < 1e-9:
+            w, scale = [scale * wj for wj in w], 1.0
+    return [scale * wj for wj in w], b

@@ -14,7 +14,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -47,22 +46,22 @@ struct Chunk {
 // read once for the most columns) and are used when they already share out
 // evenly: their count is a multiple of the threads', or large. Otherwise each
 // job's columns are split in n_threads parts, so that every round of work
-// keeps all threads busy, unless that leaves chunks of fewer than four
-// columns (the kernels' vector width) while every thread has a job anyway:
-// a narrow block costs more per column than the uneven rounds (three
-// 4-column L1 jobs on two threads, 380 rows x 30 features, 15 epochs: 3.2 ms
-// split in 2-column chunks, 2.0 ms whole).
+// keeps all threads busy, except a job whose parts would have two or three
+// columns while every thread has a job anyway: such narrow blocks cost more
+// per column than the uneven rounds (three 4-column jobs, 40,000 rows, two
+// threads: 71 ms split in 2-column chunks, 50 ms whole; three 6-column jobs:
+// 198 and 118 ms). One-column chunks take the single-column kernels and are
+// worth the split (three 2-column jobs: 33 ms split, 49 ms whole).
 template <class T>
 std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, int n_threads) {
     const auto J = static_cast<std::int64_t>(jobs.size());
-    std::int64_t narrowest = std::numeric_limits<std::int64_t>::max();
-    for (const auto& job : jobs) narrowest = std::min(narrowest, job.model.K);
-    const bool whole = n_threads <= 1 || J % n_threads == 0 || J >= 4 * n_threads ||
-                       (J >= n_threads && narrowest < 4 * static_cast<std::int64_t>(n_threads));
+    const std::int64_t n = n_threads;
+    const bool whole = n <= 1 || J % n == 0 || J >= 4 * n;
     std::vector<Chunk> chunks;
     for (std::size_t i = 0; i < jobs.size(); ++i) {
         const std::int64_t K = jobs[i].model.K;
-        const std::int64_t parts = whole ? 1 : std::clamp<std::int64_t>(n_threads, 1, std::max<std::int64_t>(K, 1));
+        const bool narrow = J >= n && K > n && K < 4 * n;
+        const std::int64_t parts = whole || narrow ? 1 : std::clamp<std::int64_t>(n, 1, std::max<std::int64_t>(K, 1));
         for (std::int64_t p = 0; p < parts; ++p) {
             const std::int64_t a = p * K / parts, b = (p + 1) * K / parts;
             if (b <= a) continue;
