@@ -62,8 +62,11 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot_narrow(const T* x, std::int64_t d, con
     for (; j + kLanes <= d; j += kLanes)
         for (int q = 0; q < kLanes; ++q)
             for (int k = 0; k < KR; ++k) l[q][k] += x[j + q] * W[(j + q) * K + k];
-    for (; j < d; ++j)
-        for (int k = 0; k < KR; ++k) l[j % kLanes][k] += x[j] * W[j * K + k];
+    // the last d % kLanes features: lane q takes feature j + q (static lane
+    // indices keep the partial sums in registers)
+    for (int q = 0; q < kLanes; ++q)
+        if (j + q < d)
+            for (int k = 0; k < KR; ++k) l[q][k] += x[j + q] * W[(j + q) * K + k];
     for (int k = 0; k < KR; ++k) out[k] = static_cast<double>(combine_lanes(&l[0][k], KR));
 }
 
@@ -105,7 +108,8 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot(const DenseView<T>& X, std::int64_t i,
         std::int64_t j = 0;
         for (; j + kLanes <= d; j += kLanes)
             for (int q = 0; q < kLanes; ++q) l[q] += x[j + q] * W[j + q];
-        for (; j < d; ++j) l[j % kLanes] += x[j] * W[j];
+        for (int q = 0; q < kLanes; ++q)  // the last d % kLanes features, lane q taking j + q
+            if (j + q < d) l[q] += x[j + q] * W[j + q];
         out[0] = static_cast<double>(combine_lanes(l, 1));
         return;
     }
@@ -119,7 +123,8 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot(const DenseView<T>& X, std::int64_t i,
         std::int64_t j = 0;
         for (; j + kLanes <= d; j += kLanes)
             for (int q = 0; q < kLanes; ++q) l[q] += simd::splat(x[j + q]) * simd::load(w + (j + q) * K);
-        for (; j < d; ++j) l[j % kLanes] += simd::splat(x[j]) * simd::load(w + j * K);
+        for (int q = 0; q < kLanes; ++q)  // the last d % kLanes features, lane q taking j + q
+            if (j + q < d) l[q] += simd::splat(x[j + q]) * simd::load(w + (j + q) * K);
         const V r = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
         for (int q = 0; q < 4; ++q) out[k0 + q] = static_cast<double>(r[q]);
     }

@@ -76,7 +76,8 @@ struct LogLoss {
     }
     double dloss(double p, double y) const {
         const double z = p * y;
-        if (z > 18.0) return -y * std::exp(-z);
+        // (exp(-z) is +0 beyond z = 745.2; the C library's slow underflow path is skipped)
+        if (z > 18.0) return -y * (z > 746.0 ? 0.0 : std::exp(-z));
         if (z < -18.0) return -y;
         return -y / (std::exp(z) + 1.0);
     }
