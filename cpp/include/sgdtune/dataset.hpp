@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "simd.hpp"
 
@@ -99,8 +100,8 @@ SGDTUNE_ALWAYS_INLINE inline void row_add_narrow(const T* x, std::int64_t d, T* 
 // out[k] = sum_j x_ij W[j, k] for k < K. `acc` is scratch of kLanes * K. `wide`:
 // the caller is compiled for AVX2 (see isa.hpp), so four columns go at a time.
 template <class T>
-SGDTUNE_ALWAYS_INLINE inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
-                    double* out, bool wide = false) {
+SGDTUNE_ALWAYS_INLINE inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int64_t K,
+                                           T* acc, double* out, bool wide = false) {
     const T* x = X.row(i);
     const std::int64_t d = X.d;
     if (K == 1) {
@@ -150,8 +151,8 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot(const DenseView<T>& X, std::int64_t i,
 }
 
 template <class T, class I>
-SGDTUNE_ALWAYS_INLINE inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
-                    double* out, bool wide = false) {
+SGDTUNE_ALWAYS_INLINE inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int64_t K,
+                                           T* acc, double* out, bool wide = false) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
     if (K == 1) {
@@ -170,6 +171,23 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot(const CsrView<T, I>& X, std::int64_t i
     }
     if (k0 == K) return;
 #endif
+    // one to three columns left (K % 4 with AVX2): their sums in registers
+    auto narrow = [&](auto kr) SGDTUNE_ALWAYS_INLINE {
+        constexpr int KR = decltype(kr)::value;
+        T sum[KR] = {};
+        for (std::int64_t p = b; p < e; ++p) {
+            const T v = X.data[p];
+            const T* w = W + static_cast<std::int64_t>(X.indices[p]) * K + k0;
+            for (int k = 0; k < KR; ++k) sum[k] += v * w[k];
+        }
+        for (int k = 0; k < KR; ++k) out[k0 + k] = static_cast<double>(sum[k]);
+    };
+    switch (K - k0) {
+        case 1: return narrow(std::integral_constant<int, 1>{});
+        case 2: return narrow(std::integral_constant<int, 2>{});
+        case 3: return narrow(std::integral_constant<int, 3>{});
+        default: break;
+    }
     for (std::int64_t k = k0; k < K; ++k) acc[k] = T(0);
     for (std::int64_t p = b; p < e; ++p) {
         const T v = X.data[p];
@@ -182,8 +200,8 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot(const CsrView<T, I>& X, std::int64_t i
 // W[j, k] += c[k] * x_ij; with Z, also Z[j, k] -= a[k] * (c[k] * x_ij), which keeps
 // an averaged iterate stored as (Z + a * W) / b unchanged by the step.
 template <class T>
-SGDTUNE_ALWAYS_INLINE inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
-                    T* Z, const T* a, bool wide = false) {
+SGDTUNE_ALWAYS_INLINE inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K,
+                                           const T* c, T* Z, const T* a, bool wide = false) {
     const T* x = X.row(i);
     const std::int64_t d = X.d;
     if (K == 1) {
@@ -246,8 +264,8 @@ SGDTUNE_ALWAYS_INLINE inline void row_add(const DenseView<T>& X, std::int64_t i,
 }
 
 template <class T, class I>
-SGDTUNE_ALWAYS_INLINE inline void row_add(const CsrView<T, I>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
-                    T* Z, const T* a, bool wide = false) {
+SGDTUNE_ALWAYS_INLINE inline void row_add(const CsrView<T, I>& X, std::int64_t i, T* W, std::int64_t K,
+                                           const T* c, T* Z, const T* a, bool wide = false) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
     std::int64_t k0 = 0;
