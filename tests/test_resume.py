@@ -72,6 +72,32 @@ def test_stopped_estimator_keeps_its_weights_and_others_are_unaffected(data):
         assert fits.fitted[1][f].n_iter_ == 6
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+def test_pruned_estimators_leave_their_blocks_and_survivors_train_on_exactly(data, n_jobs):
+    # eight 3-class estimators share one 24-column block a fold; as they are
+    # pruned the block shrinks (and is split differently over the threads)
+    X, y = data
+    folds = list(KFold(2, shuffle=True, random_state=0).split(X))
+    grid = [dict(alpha=a, penalty=p) for a in (1e-4, 1e-3, 1e-2) for p in ("l2", "l1", "elasticnet")]
+    ests = [SGDClassifier(tol=None, max_iter=7, random_state=0, **g) for g in grid[:8]]
+    fits = FoldFits(ests, X, y, folds, resumable=True, n_jobs=n_jobs)
+    frozen = {}
+    for epochs, pruned in ((2, (0, 2, 3, 5, 6)), (2, (1, 7)), (3, ())):
+        fits.train(epochs)
+        for i in pruned:
+            frozen[i] = [(e.coef_.copy(), e.n_iter_) for e in fits.fitted[i]]
+            fits.stop(i)
+    for i, states in frozen.items():
+        for f, (coef, n_iter) in enumerate(states):
+            assert_array_equal(fits.fitted[i][f].coef_, coef)
+            assert fits.fitted[i][f].n_iter_ == n_iter
+    survivor = FoldFits([ests[4]], X, y, folds).train()
+    for f in range(2):
+        assert_array_equal(fits.fitted[4][f].coef_, survivor.fitted[0][f].coef_)
+        assert_array_equal(fits.fitted[4][f].intercept_, survivor.fitted[0][f].intercept_)
+        assert fits.fitted[4][f].n_iter_ == 7
+
+
 def test_fold_decisions_equal_each_estimators_prediction():
     X, y = make_regression(n_samples=200, n_features=9, random_state=0)
     folds = list(KFold(2).split(X))

@@ -135,10 +135,10 @@ class FoldFits:
         self.X = X
         # each fold's labels and weights, made once; "all_folds" holds what
         # every fold shares (the label codes of all rows)
-        fold_caches = cache.setdefault("folds", None)
-        if fold_caches is None:
+        if "folds" not in cache:
             shared = {}
-            fold_caches = cache["folds"] = [{"all_folds": shared} for _ in fold_rows]
+            cache["folds"] = [{"all_folds": shared} for _ in fold_rows]
+        fold_caches = cache["folds"]
 
         self.fitted, jobs = [], []
         for i, est in enumerate(estimators):

@@ -86,10 +86,9 @@ bool column_coefficients(const Loss& loss, const ColumnState& c, double eta, con
     const bool pa = is_passive_aggressive(kind);
     const double inv_b = 1.0 / static_cast<double>(bsz);
     if (!pa && !with_loss_sum) {
-        // The common case, the same arithmetic as below written without
-        // branches on the data (a hinge loss's signs are a coin toss: the
-        // mispredictions cost more than the arithmetic), so that it vectorises
-        // where the loss allows.
+        // The common case: the same arithmetic as below, with the label and
+        // class weight chosen without branches on the data (a margin's sign is
+        // a coin toss: mispredicted branches cost more than the arithmetic).
         const bool clf = c.spec.target_class >= 0;
         const double tc = static_cast<double>(c.spec.target_class);
         const double wpos = c.spec.weight_pos, wneg = c.spec.weight_neg;
