@@ -49,6 +49,15 @@ def _ms(seconds):
     return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}"
 
 
+def _table(out, header, rows):
+    """A markdown table, after a blank line."""
+    out("")
+    out("| " + " | ".join(header) + " |")
+    out("|" + "---|" * len(header))
+    for row in rows:
+        out("| " + " | ".join(str(v) for v in row) + " |")
+
+
 def _median_time(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -130,30 +139,23 @@ def run(n_samples=50_000, repeats=3, n_jobs=2, json_path=None, out=print, plots_
 
     X, y = _data(n_samples)
     kernels = _kernels(X, y, repeats, n_jobs, limits, record)
-    out("")
-    out("| kernel | threads | ms per epoch | GFLOP/s | flop per byte of X | share of the bound |")
-    out("|---|---|---|---|---|---|")
-    for k in kernels:
-        out(f"| {k['name']} | {k['threads']} | {_ms(k['seconds'])} | "
-            f"{k['flops_per_s'] / 1e9:.1f} | {k['intensity']:.1f} | "
-            f"{k['flops_per_s'] / k['bound']:.0%} of {k['bound_kind']} |")
+    _table(out, ["kernel", "threads", "ms per epoch", "GFLOP/s", "flop per byte of X",
+                 "share of the bound"],
+           [[k["name"], k["threads"], _ms(k["seconds"]), f"{k['flops_per_s'] / 1e9:.1f}",
+             f"{k['intensity']:.1f}", f"{k['flops_per_s'] / k['bound']:.0%} of {k['bound_kind']}"]
+            for k in kernels])
 
     rows = _comparisons(X, y, repeats, n_jobs, optuna, record)
-    out("")
-    out("| task | sgdtune | other | other's time | speed-up | note |")
-    out("|---|---|---|---|---|---|")
-    for r in rows:
-        out(f"| {r['task']} | {_ms(r['sgdtune_s'])} ms | {r['other']} | "
-            f"{_ms(r['other_s'])} ms | {r['ratio']:.1f}x | {r['note']} |")
+    _table(out, ["task", "sgdtune", "other", "other's time", "speed-up", "note"],
+           [[r["task"], f"{_ms(r['sgdtune_s'])} ms", r["other"], f"{_ms(r['other_s'])} ms",
+             f"{r['ratio']:.1f}x", r["note"]] for r in rows])
 
     scaling = _scaling(X, y, repeats, n_jobs, record)
-    out("")
-    out("| scaling | value | sgdtune | scikit-learn | speed-up |")
-    out("|---|---|---|---|---|")
-    for s in scaling:
-        other = s.get("sklearn_s")
-        out(f"| {s['axis']} | {s['value']} | {_ms(s['sgdtune_s'])} ms | "
-            + (f"{_ms(other)} ms | {other / s['sgdtune_s']:.1f}x |" if other else "- | - |"))
+    _table(out, ["scaling", "value", "sgdtune", "scikit-learn", "speed-up"],
+           [[s["axis"], s["value"], f"{_ms(s['sgdtune_s'])} ms",
+             f"{_ms(s['sklearn_s'])} ms" if s.get("sklearn_s") else "-",
+             f"{s['sklearn_s'] / s['sgdtune_s']:.1f}x" if s.get("sklearn_s") else "-"]
+            for s in scaling])
 
     if json_path:
         with open(json_path, "a", encoding="utf-8") as fh:

@@ -214,7 +214,7 @@ def python_sgd_epoch(rows: list[list[float]], y: list[float], alpha: float = 1e-
     random.Random(seed).shuffle(order)
     for t, i in enumerate(order, start=1):
         x = rows[i]
-        p = scale * sum(wj * xj for wj, xj in zip(w, x)) + b
+        p = scale * sum(wj * xj for wj, xj in zip(w, x, strict=True)) + b
         eta = 1.0 / (alpha * (t0 + t - 1))
         scale *= max(0.0, 1.0 - eta * alpha)
         if y[i] * p < 1.0:  # the hinge loss's step

@@ -63,8 +63,8 @@ std::vector<std::vector<std::int64_t>> live_columns(const std::vector<Job<T>>& j
 // evenly: their count is a multiple of the threads', or large. Otherwise each
 // job's columns are split in n_threads parts, so that every round of work
 // keeps all threads busy, except a job with fewer than four columns a thread
-// (but more than one) while every thread has a job anyway: narrow blocks cost more
-// per column than the uneven rounds (three 4-column jobs, 40,000 rows, two
+// (but more than one) while every thread has a job anyway: narrow blocks cost
+// more per column than the uneven rounds (three 4-column jobs, 40,000 rows, two
 // threads: 71 ms split in 2-column chunks, 50 ms whole; three 6-column jobs:
 // 198 and 118 ms). One-column chunks take the single-column kernels and are
 // worth the split (three 2-column jobs: 33 ms split, 49 ms whole).
@@ -83,7 +83,8 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vecto
         // of which 8 columns still train, on two threads: 50 ms an epoch with
         // two L1 columns a part, 33 ms with four in one part).
         std::vector<std::int64_t> plain, l1;
-        for (std::int64_t k : live[i]) (has_l1(jobs[i].specs[static_cast<std::size_t>(k)].penalty) ? l1 : plain).push_back(k);
+        for (std::int64_t k : live[i])
+            (has_l1(jobs[i].specs[static_cast<std::size_t>(k)].penalty) ? l1 : plain).push_back(k);
         const auto K = static_cast<std::int64_t>(live[i].size());
         const auto P = static_cast<std::int64_t>(plain.size()), L = static_cast<std::int64_t>(l1.size());
         const bool narrow = J >= n && K > n && K < 4 * n;

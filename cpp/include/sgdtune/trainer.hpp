@@ -154,7 +154,7 @@ struct JobState {
     std::vector<detail::ColumnState> cols;
     std::vector<T> W, Z, Q;  // raw block storage, K x d
     std::vector<double> scale, intercept, avg_a, avg_b, avg_intercept, u;
-    // Written by the chunk holding column 0 during a call, committed after it
+    // Written by the job's first chunk during a call, committed after it
     // (other chunks of the same call still read the values above).
     Rng next_rng{0};
     std::vector<RowIndex> next_order;
