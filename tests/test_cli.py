@@ -132,6 +132,11 @@ def test_tune_reports_data_problems_in_one_line(shop_csv, tmp_path):
     assert out.returncode == 1 and "not an sgdtune storage file" in out.stderr
 
 
+def test_bench_refuses_too_few_rows():
+    out = run("bench", "--n-samples", "10")
+    assert out.returncode == 2 and "--n-samples must be at least 1000" in out.stderr
+
+
 def test_bench_prints_its_tables_and_writes_plots_and_json(tmp_path):
     log = tmp_path / "bench.jsonl"
     out = run("bench", "--n-samples", "3000", "--repeats", "1", "--n-jobs", "1",

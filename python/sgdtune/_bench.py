@@ -122,6 +122,10 @@ def run(n_samples=50_000, repeats=3, n_jobs=2, json_path=None, out=print, plots_
     """Run the suite; print the tables; return the measurements as dicts."""
     from sklearn.exceptions import ConvergenceWarning
 
+    if n_samples < 1_000:
+        raise ValueError(f"n_samples must be at least 1000 (batch_size=256 fits on folds of "
+                         f"the rows), got {n_samples}")
+
     warnings.simplefilter("ignore", ConvergenceWarning)
     records = []
 
@@ -330,7 +334,7 @@ def _scaling(X, y, repeats, n_jobs, record):
     epochs = 5
     kw = dict(max_iter=epochs, tol=None, random_state=0)
     points = []
-    for rows in sorted({max(1_000, n // 8), max(1_000, n // 4), max(1_000, n // 2), n}):
+    for rows in sorted({max(1_000, n // 8), max(1_000, n // 4), max(1_000, n // 2), n}):  # n >= 1000
         Xr, yr = X[:rows], y[:rows]
         for bs in (1, 64):
             ours = _median_time(lambda Xr=Xr, yr=yr, bs=bs:

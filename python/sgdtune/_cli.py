@@ -328,6 +328,9 @@ def _bench(args: argparse.Namespace) -> int:
     from ._bench import run
 
     n = 20_000 if args.quick else args.n_samples
+    if n < 1_000:
+        raise UsageError(f"--n-samples must be at least 1000 (the bench fits batch_size=256 "
+                         f"models on folds of the rows), got {n}")
     print(f"sgdtune {__version__} bench: {n} x 100 generated rows, medians of "
           f"{args.repeats} runs, n_jobs={args.n_jobs}", flush=True)
     run(n_samples=n, repeats=args.repeats, n_jobs=args.n_jobs, json_path=args.json,

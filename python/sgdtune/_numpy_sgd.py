@@ -1,5 +1,6 @@
-"""A plain NumPy mini-batch SGD trainer: the pure-Python reference of the benchmarks
-and of ``sgdtune bench``.
+"""The references of the benchmarks and of ``sgdtune bench`` written without a
+compiled trainer: a plain NumPy mini-batch SGD trainer, and a per-sample loop in
+pure Python (:func:`python_sgd_epoch`).
 
 :class:`NumpyMiniBatchSGD` trains a binary linear classifier (hinge or logistic
 loss, L2 penalty) by mini-batch SGD, vectorised per batch with NumPy:
