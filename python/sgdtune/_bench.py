@@ -13,7 +13,8 @@ it measures, as medians of repeated runs:
    Each kernel does ``4 * n * d * K`` floating-point operations an epoch (a
    forward and an update multiply-add per feature and column) and reads X once
    (``n * d * itemsize`` bytes), which places it under the memory line or the
-   matrix-product line;
+   matrix-product line (for the kernel's threads: one thread's throughput times
+   the threads, at most what all threads reached);
 3. **against other trainers**, as ratios (``other's time / sgdtune's time``):
    scikit-learn's SGDClassifier per epoch at ``batch_size=1``, a pure-Python
    per-sample loop (timed on a subset, scaled to the full data), the plain
@@ -208,7 +209,10 @@ def _kernels(X, y, repeats, n_jobs, limits, record):
         itemsize = data.dtype.itemsize
         flops = 4.0 * n * d * K
         intensity = flops / (n * d * itemsize)
-        gemm = limits[f"gemm_{data.dtype.name}_{'1_thread' if threads == 1 else 'all_threads'}"]
+        # the matrix-product line for this many threads: one thread's, times
+        # the threads, up to what all of the machine's threads reached
+        gemm = min(limits[f"gemm_{data.dtype.name}_1_thread"] * threads,
+                   limits[f"gemm_{data.dtype.name}_all_threads"])
         memory_bound = limits["read_bytes_per_s"] * intensity
         bound, kind = ((memory_bound, "memory") if memory_bound < gemm
                        else (gemm, "matrix product"))
