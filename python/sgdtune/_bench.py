@@ -78,12 +78,22 @@ def _data(n, d=_D, seed=0):
 
 
 def _configs(count):
-    """``count`` single-valued parameter grids: the 24-configuration grid,
-    then more alphas, as scikit-learn's and sgdtune's GridSearchCV take them."""
-    alphas = np.logspace(-7, -1, max(4, -(-count // 6)))
-    out = [{"alpha": [float(a)], "penalty": [p], "loss": [loss]}
+    """``count`` single-valued parameter grids, as scikit-learn's and sgdtune's
+    GridSearchCV take them: the 24-configuration grid's first, then more alphas."""
+    alphas = _GRID["alpha"] + [1e-7, 3e-6, 3e-4, 1e-2, 1e-1, 3e-5]
+    out = [{"alpha": [a], "penalty": [p], "loss": [loss]}
            for a in alphas for p in _GRID["penalty"] for loss in _GRID["loss"]]
+    if count > len(out):
+        raise ValueError(f"at most {len(out)} configurations, got {count}")
     return out[:count]
+
+
+def _timed(memo, key, fn, repeats):
+    """The median time of ``fn``, measured once per ``key`` and run: a
+    measurement two sections share is made once."""
+    if key not in memo:
+        memo[key] = _median_time(fn, repeats)
+    return memo[key]
 
 
 def _blas_threads(n):
@@ -150,12 +160,13 @@ def run(n_samples=50_000, repeats=3, n_jobs=2, json_path=None, out=print, plots_
              f"{k['intensity']:.1f}", f"{k['flops_per_s'] / k['bound']:.0%} of {k['bound_kind']}"]
             for k in kernels])
 
-    rows = _comparisons(X, y, repeats, n_jobs, optuna, record)
+    memo = {}  # timings the comparisons and the scaling share
+    rows = _comparisons(X, y, repeats, n_jobs, optuna, record, memo)
     _table(out, ["task", "sgdtune", "other", "other's time", "speed-up", "note"],
            [[r["task"], f"{_ms(r['sgdtune_s'])} ms", r["other"], f"{_ms(r['other_s'])} ms",
              f"{r['ratio']:.1f}x", r["note"]] for r in rows])
 
-    scaling = _scaling(X, y, repeats, n_jobs, record)
+    scaling = _scaling(X, y, repeats, n_jobs, record, memo)
     _table(out, ["scaling", "value", "sgdtune", "scikit-learn", "speed-up"],
            [[s["axis"], s["value"], f"{_ms(s['sgdtune_s'])} ms",
              f"{_ms(s['sklearn_s'])} ms" if s.get("sklearn_s") else "-",
@@ -182,8 +193,7 @@ def _kernels(X, y, repeats, n_jobs, limits, record):
     n, d = X.shape
     epochs = 3
     everything = [(np.arange(n), None)]
-    grid = [dict(alpha=a, penalty=p, loss=loss) for a in _GRID["alpha"]
-            for p in _GRID["penalty"] for loss in _GRID["loss"]]
+    grid = [{name: values[0] for name, values in c.items()} for c in _configs(24)]
     X32 = X.astype(np.float32)
     cases = [
         ("one model, batch_size=1, float64", X, 1, 1, 1),
@@ -223,7 +233,7 @@ def _kernels(X, y, repeats, n_jobs, limits, record):
     return results
 
 
-def _comparisons(X, y, repeats, n_jobs, optuna, record):
+def _comparisons(X, y, repeats, n_jobs, optuna, record, memo):
     """sgdtune against scikit-learn, pure Python, NumPy and Optuna."""
     from sklearn.linear_model import SGDClassifier as SkSGD
     from sklearn.model_selection import GridSearchCV as SkGrid
@@ -242,8 +252,10 @@ def _comparisons(X, y, repeats, n_jobs, optuna, record):
     epochs = 5
     for loss, penalty in (("hinge", "l2"), ("log_loss", "elasticnet")):
         kw = dict(loss=loss, penalty=penalty, max_iter=epochs, tol=None, random_state=0)
-        ours = _median_time(lambda kw=kw: SGDClassifier(**kw).fit(X, y), repeats)
-        theirs = _median_time(lambda kw=kw: SkSGD(**kw).fit(X, y), repeats)
+        ours = _timed(memo, ("fit", "sgdtune", loss, penalty, 1, n),
+                      lambda kw=kw: SGDClassifier(**kw).fit(X, y), repeats)
+        theirs = _timed(memo, ("fit", "sklearn", loss, penalty, 1, n),
+                        lambda kw=kw: SkSGD(**kw).fit(X, y), repeats)
         add(f"epoch, batch_size=1, {loss} + {penalty}", ours / epochs, theirs / epochs,
             "scikit-learn")
         if loss == "hinge":
@@ -267,11 +279,13 @@ def _comparisons(X, y, repeats, n_jobs, optuna, record):
 
     def search(cls, est, name):
         def fit():
-            found[name] = cls(est(**kw), _GRID, cv=3, n_jobs=n_jobs).fit(Xs, ys).best_score_
+            found[name] = cls(est(**kw), _configs(24), cv=3, n_jobs=n_jobs).fit(Xs, ys).best_score_
         return fit
 
-    ours = _median_time(search(GridSearchCV, SGDClassifier, "ours"), repeats)
-    theirs = _median_time(search(SkGrid, SkSGD, "theirs"), repeats)
+    # (the scaling against trials and threads reuses these two)
+    ours = _timed(memo, ("grid", "sgdtune", 24, n_jobs), search(GridSearchCV, SGDClassifier, "ours"),
+                  repeats)
+    theirs = _timed(memo, ("grid", "sklearn", 24, n_jobs), search(SkGrid, SkSGD, "theirs"), repeats)
     add(f"grid search, 24 configs x 3 folds, {len(Xs)} rows", ours, theirs,
         f"scikit-learn (n_jobs={n_jobs})",
         f"best CV {found['ours']:.4f} vs {found['theirs']:.4f}")
@@ -327,7 +341,7 @@ def _optuna_search(X, y, repeats, n_jobs, epochs):
     return t_ours, t_theirs, f"best CV {best['ours']:.4f} vs {best['theirs']:.4f}"
 
 
-def _scaling(X, y, repeats, n_jobs, record):
+def _scaling(X, y, repeats, n_jobs, record, memo):
     """Time against rows (one fit), trials and threads (grid searches)."""
     from sklearn.linear_model import SGDClassifier as SkSGD
     from sklearn.model_selection import GridSearchCV as SkGrid
@@ -340,33 +354,33 @@ def _scaling(X, y, repeats, n_jobs, record):
     points = []
     for rows in sorted({max(1_000, n // 8), max(1_000, n // 4), max(1_000, n // 2), n}):  # n >= 1000
         Xr, yr = X[:rows], y[:rows]
-        for bs in (1, 64):
-            ours = _median_time(lambda Xr=Xr, yr=yr, bs=bs:
-                                SGDClassifier(batch_size=bs, **kw).fit(Xr, yr), repeats)
-            theirs = (_median_time(lambda Xr=Xr, yr=yr: SkSGD(**kw).fit(Xr, yr), repeats)
+        for bs in (1, 64):  # (the defaults: hinge loss, L2)
+            ours = _timed(memo, ("fit", "sgdtune", "hinge", "l2", bs, rows),
+                          lambda Xr=Xr, yr=yr, bs=bs: SGDClassifier(batch_size=bs, **kw).fit(Xr, yr),
+                          repeats)
+            theirs = (_timed(memo, ("fit", "sklearn", "hinge", "l2", 1, rows),
+                             lambda Xr=Xr, yr=yr: SkSGD(**kw).fit(Xr, yr), repeats)
                       if bs == 1 else None)
             points.append(record("scaling", axis=f"rows (one fit, batch_size={bs})",
                                  value=rows, sgdtune_s=ours, sklearn_s=theirs))
 
     Xs, ys = X[: n // 2], y[: n // 2]
-    for count in (6, 12, 24, 48):
+    def grids(count, threads):
         grid = _configs(count)
-        ours = _median_time(lambda grid=grid: GridSearchCV(SGDClassifier(**kw), grid, cv=3,
-                                                           n_jobs=n_jobs).fit(Xs, ys), repeats)
-        theirs = _median_time(lambda grid=grid: SkGrid(SkSGD(**kw), grid, cv=3,
-                                                       n_jobs=n_jobs).fit(Xs, ys), repeats)
-        points.append(record("scaling", axis="trials (grid search, 3 folds)", value=count,
-                             sgdtune_s=ours, sklearn_s=theirs))
+        ours = _timed(memo, ("grid", "sgdtune", count, threads),
+                      lambda: GridSearchCV(SGDClassifier(**kw), grid, cv=3, n_jobs=threads).fit(Xs, ys),
+                      repeats)
+        theirs = _timed(memo, ("grid", "sklearn", count, threads),
+                        lambda: SkGrid(SkSGD(**kw), grid, cv=3, n_jobs=threads).fit(Xs, ys), repeats)
+        return dict(sgdtune_s=ours, sklearn_s=theirs)
 
+    for count in (6, 12, 24, 48):
+        points.append(record("scaling", axis="trials (grid search, 3 folds)", value=count,
+                             **grids(count, n_jobs)))
     cores = os.cpu_count() or 1
-    counts = sorted({1, cores} | {2**i for i in range(1, 8) if 2**i < cores})
-    for threads in counts:
-        ours = _median_time(lambda t=threads: GridSearchCV(SGDClassifier(**kw), _GRID, cv=3,
-                                                           n_jobs=t).fit(Xs, ys), repeats)
-        theirs = _median_time(lambda t=threads: SkGrid(SkSGD(**kw), _GRID, cv=3,
-                                                       n_jobs=t).fit(Xs, ys), repeats)
-        points.append(record("scaling", axis="threads (24-config grid search)",
-                             value=threads, sgdtune_s=ours, sklearn_s=theirs))
+    for threads in sorted({1, cores} | {2**i for i in range(1, 8) if 2**i < cores}):
+        points.append(record("scaling", axis="threads (24-config grid search)", value=threads,
+                             **grids(24, threads)))
     return points
 
 
