@@ -139,36 +139,61 @@ SGDTUNE_ALWAYS_INLINE inline void dot_tiles(const T* const* x, std::int64_t rows
 }
 
 // WT[k, :] += cs[r, k] x_r for r < rows in order (and ZT[k, :] -= a[k] (cs[r, k] x_r)),
-// for C columns (rows of padded(d)), rows with skip[r] left out. Whole
-// vectors, but the padding of WT and ZT is not written: it stays zero.
-template <class T, int C, bool Averaging>
+// for C columns (rows of padded(d)), rows with skip[r] left out, over the
+// features j0 <= j < j1 (whole vectors from j0). A weight vector's updates
+// are a chain (each add waits for the one before), so a pass keeps JC vectors
+// of features of each column in registers and runs C x JC chains side by
+// side: one column alone would wait on its adds. The padding of WT and ZT is
+// not written: it stays zero.
+template <class T, int C, int JC, bool Averaging>
 SGDTUNE_ALWAYS_INLINE inline void add_tile(const T* const* x, std::int64_t rows, const unsigned char* skip, T* WT,
-                                           T* ZT, std::int64_t d, const T* cs, std::int64_t K, const T* a) {
+                                           T* ZT, std::int64_t j0, std::int64_t d, const T* cs, std::int64_t K,
+                                           const T* a) {
     const std::int64_t dp = padded(d);
+    constexpr int S = JC * L<T>;  // features a pass covers
     vec<T> va[C];
     if constexpr (Averaging)
         for (int c = 0; c < C; ++c) va[c] = vsplat(a[c]);
-    for (std::int64_t j = 0; j < d; j += L<T>) {
-        vec<T> w[C], z[C];
-        for (int c = 0; c < C; ++c) {
-            w[c] = vload(WT + c * dp + j);
-            if constexpr (Averaging) z[c] = vload(ZT + c * dp + j);
-        }
+    std::int64_t j = j0;
+    for (; j + S <= d || (j < d && JC == 1); j += S) {
+        vec<T> w[C][JC], z[C][JC];
+        for (int c = 0; c < C; ++c)
+            for (int q = 0; q < JC; ++q) {
+                w[c][q] = vload(WT + c * dp + j + q * L<T>);
+                if constexpr (Averaging) z[c][q] = vload(ZT + c * dp + j + q * L<T>);
+            }
         for (std::int64_t r = 0; r < rows; ++r) {
             if (skip[r]) continue;
-            const vec<T> xv = vload(x[r] + j);
+            vec<T> xv[JC];
+            for (int q = 0; q < JC; ++q) xv[q] = vload(x[r] + j + q * L<T>);
             for (int c = 0; c < C; ++c) {
-                const vec<T> delta = vsplat(cs[r * K + c]) * xv;
-                w[c] = w[c] + delta;
-                if constexpr (Averaging) z[c] = z[c] - va[c] * delta;
+                const vec<T> cv = vsplat(cs[r * K + c]);
+                for (int q = 0; q < JC; ++q) {
+                    const vec<T> delta = cv * xv[q];
+                    w[c][q] = w[c][q] + delta;
+                    if constexpr (Averaging) z[c][q] = z[c][q] - va[c] * delta;
+                }
             }
         }
-        const auto bytes = static_cast<std::size_t>(std::min<std::int64_t>(L<T>, d - j)) * sizeof(T);
-        for (int c = 0; c < C; ++c) {
-            std::memcpy(WT + c * dp + j, &w[c], bytes);
-            if constexpr (Averaging) std::memcpy(ZT + c * dp + j, &z[c], bytes);
+        for (int q = 0; q < JC; ++q) {
+            const auto bytes = static_cast<std::size_t>(std::min<std::int64_t>(L<T>, d - j - q * L<T>)) * sizeof(T);
+            for (int c = 0; c < C; ++c) {
+                std::memcpy(WT + c * dp + j + q * L<T>, &w[c][q], bytes);
+                if constexpr (Averaging) std::memcpy(ZT + c * dp + j + q * L<T>, &z[c][q], bytes);
+            }
         }
     }
+    if constexpr (JC > 1) {
+        if (j < d) add_tile<T, C, JC / 2, Averaging>(x, rows, skip, WT, ZT, j, d, cs, K, a);
+    }
+}
+
+// Feature vectors a pass of add_tile keeps per column: eight chains in all
+// (four with averaging, whose second set of registers would not fit).
+template <int C, bool Averaging>
+constexpr int add_chunks() {
+    constexpr int chains = Averaging ? 4 : 8;
+    return C >= chains ? 1 : chains / C;
 }
 
 template <class T, int C, bool Averaging>
@@ -177,8 +202,8 @@ SGDTUNE_ALWAYS_INLINE inline void add_tiles(const T* const* x, std::int64_t rows
                                             const T* a) {
     std::int64_t k = k0;
     for (; k + C <= K; k += C)
-        add_tile<T, C, Averaging>(x, rows, skip, WT + k * padded(d), Averaging ? ZT + k * padded(d) : nullptr, d,
-                                  cs + k, K, a + k);
+        add_tile<T, C, add_chunks<C, Averaging>(), Averaging>(
+            x, rows, skip, WT + k * padded(d), Averaging ? ZT + k * padded(d) : nullptr, 0, d, cs + k, K, a + k);
     if constexpr (C > 1) {
         if (k < K) add_tiles<T, C / 2, Averaging>(x, rows, skip, WT, ZT, K, k, d, cs, a);
     }

@@ -314,14 +314,25 @@ inline double row_sqnorm(const CsrView<T, I>& X, std::int64_t i) {
     return s;
 }
 
+// Every cache line that holds a byte of [p, p + bytes), at most the first
+// 2048 bytes' lines (the hardware streams the rest of a long row). The lines
+// are counted from p's own line: a row that does not start on a line
+// boundary ends in one line more than its size in lines (a float64 row of
+// 100 features whose start is 48 bytes into a line has its last two values
+// in a fourteenth line, which stepping from p by 64 never reaches).
+inline void prefetch_span(const void* p, std::int64_t bytes) {
+    if (bytes <= 0) return;
+    if (bytes > 2048) bytes = 2048;
+    const char* c = static_cast<const char*>(p);
+    for (std::int64_t off = 0; off < bytes; off += 64) prefetch(c + off);
+    prefetch(c + bytes - 1);  // (always: a branch on p's alignment would be a coin toss)
+}
+
 // Asks the memory system for row i ahead of its use (shuffled rows are otherwise
 // limited by memory latency).
 template <class T>
 inline void row_prefetch(const DenseView<T>& X, std::int64_t i) {
-    const char* p = reinterpret_cast<const char*>(X.row(i));
-    std::int64_t bytes = X.d * static_cast<std::int64_t>(sizeof(T));
-    if (bytes > 2048) bytes = 2048;  // the hardware streams the rest of a long row
-    for (std::int64_t off = 0; off < bytes; off += 64) prefetch(p + off);
+    prefetch_span(X.row(i), X.d * static_cast<std::int64_t>(sizeof(T)));
 }
 
 template <class T, class I>
@@ -330,14 +341,8 @@ inline void row_prefetch(const CsrView<T, I>& X, std::int64_t i) {
     // (row_prefetch_index), so reading it here does not stall.
     const auto b = static_cast<std::int64_t>(X.indptr[i]);
     const auto e = static_cast<std::int64_t>(X.indptr[i + 1]);
-    const char* v = reinterpret_cast<const char*>(X.data + b);
-    const char* ix = reinterpret_cast<const char*>(X.indices + b);
-    std::int64_t vb = (e - b) * static_cast<std::int64_t>(sizeof(T));
-    std::int64_t ib = (e - b) * static_cast<std::int64_t>(sizeof(I));
-    if (vb > 2048) vb = 2048;
-    if (ib > 2048) ib = 2048;
-    for (std::int64_t off = 0; off < vb; off += 64) prefetch(v + off);
-    for (std::int64_t off = 0; off < ib; off += 64) prefetch(ix + off);
+    prefetch_span(X.data + b, (e - b) * static_cast<std::int64_t>(sizeof(T)));
+    prefetch_span(X.indices + b, (e - b) * static_cast<std::int64_t>(sizeof(I)));
 }
 
 // Asks for the block rows of W (d x K, and of the same-shaped Q and Z when

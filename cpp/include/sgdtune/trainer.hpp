@@ -137,6 +137,36 @@ inline double column_penalty(const ColumnState& c, double sq, double l1) {
     return c.spec.alpha * ((1.0 - c.l1_ratio) * 0.5 * sq + c.l1_ratio * l1);
 }
 
+
+// out[k] = C[0, k] + C[1, k] + ... over `rows` rows of a row-major rows x K
+// matrix: each column's sum in row order, as a chain of its own (the same
+// number whatever K is), with the running sums in registers. Summing into
+// out[] row by row made every add wait for the last one's store (a K = 1
+// block at batch_size 256 spent a tenth of its time there).
+SGDTUNE_ALWAYS_INLINE inline void column_sums(const double* C, std::int64_t rows, std::int64_t K, double* out) {
+    std::int64_t k = 0;
+#if defined(SGDTUNE_HAVE_VECTORS)
+    for (; k + 8 <= K; k += 8) {
+        simd::v4d a = {}, b = {};
+        for (std::int64_t r = 0; r < rows; ++r) {
+            a += simd::load(C + r * K + k);
+            b += simd::load(C + r * K + k + 4);
+        }
+        simd::store(out + k, a);
+        simd::store(out + k + 4, b);
+    }
+    for (; k + 4 <= K; k += 4) {
+        simd::v4d a = {};
+        for (std::int64_t r = 0; r < rows; ++r) a += simd::load(C + r * K + k);
+        simd::store(out + k, a);
+    }
+#endif
+    for (; k < K; ++k) {
+        double s = 0.0;
+        for (std::int64_t r = 0; r < rows; ++r) s += C[r * K + k];
+        out[k] = s;
+    }
+}
 }  // namespace detail
 
 // What a job keeps between calls when it is resumable (successive halving
@@ -488,11 +518,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         });
                 }
             }
-            if (opt.fit_intercept) {  // each column's sum over the rows in order, all columns at once
-                std::fill(isum.begin(), isum.end(), 0.0);
-                for (std::int64_t r = 0; r < bsz; ++r)
-                    for (std::int64_t k = 0; k < K; ++k) isum[k] += C[r * K + k];
-            }
+            if (opt.fit_intercept) detail::column_sums(C.data(), bsz, K, isum.data());
             for (std::int64_t k = 0; k < K; ++k) {
                 ColumnState& c = cols[k];
                 if (!c.active) continue;
