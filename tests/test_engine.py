@@ -64,6 +64,36 @@ def test_binary_classifier_and_unsorted_folds():
             _assert_same_model(got, clone(est).fit(X[train], y[train]))
 
 
+@pytest.mark.parametrize("estimator", [SGDClassifier(max_iter=5, tol=None, average=2),
+                                       SGDRegressor(max_iter=5, tol=None)])
+def test_fold_models_share_one_copy_of_the_weights(estimator):
+    # A search's fold models hold their weights as views of the block they were
+    # trained in (no per-model copy, coef_ not copied again), yet each is its own
+    # model: training one further changes no other.
+    if isinstance(estimator, SGDClassifier):
+        X, y = make_classification(n_samples=200, n_features=12, random_state=2)
+    else:
+        X, y = make_regression(n_samples=200, n_features=12, random_state=2)
+    folds = list(KFold(2).split(X))
+    ests = [clone(estimator).set_params(alpha=a, random_state=0) for a in (1e-4, 1e-3, 1e-2)]
+    fitted = fit_folds(ests, X, y, folds)
+    models = [m for row in fitted for m in row]
+    owners = {id(np.asarray(m.coef_).base) for m in models} - {id(None)}
+    assert len(owners) <= len(folds) and all(m.coef_.base is not None for m in models)
+    for m in models:
+        assert np.shares_memory(m.coef_, m._standard_coef if m.average == 0 else m._average_coef)
+    want = [m.coef_.copy() for m in models]
+    models[0].partial_fit(X[:40], y[:40])
+    assert not np.array_equal(models[0].coef_, want[0])
+    for m, w in zip(models[1:], want[1:], strict=True):
+        assert_array_equal(m.coef_, w)
+    # and each still equals its model fitted alone
+    for est, row in zip(ests, fitted, strict=True):
+        for (train, _), got in zip(folds, row, strict=True):
+            if got is not models[0]:
+                _assert_same_model(got, clone(est).fit(X[train], y[train]))
+
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_regressor_folds_equal_separate_fits(n_jobs):
     X, y = make_regression(n_samples=250, n_features=10, noise=5.0, random_state=0)

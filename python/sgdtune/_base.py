@@ -375,8 +375,10 @@ class _BaseSGD(BaseEstimator):
         (res,) = _run_jobs(X, [job], _effective_n_jobs(getattr(self, "n_jobs", None)))
         self._finish(res, time.perf_counter() - start)
 
-    def _finish(self, res, seconds):
-        """Take in a trained job's results: counters, checks, public weights."""
+    def _finish(self, res, seconds, share=False):
+        """Take in a trained job's results: counters, checks, public weights
+        (``share``: ``coef_`` and ``intercept_`` are the trained arrays, not
+        copies of them)."""
         if self.verbose:
             for k in range(res["n_iter"].shape[0]):
                 last = (
@@ -399,15 +401,15 @@ class _BaseSGD(BaseEstimator):
             )
         self.n_iter_ = int(res["n_iter"].max())
         self.t_ = float(res["t"].max())
-        self._publish_weights()
+        self._publish_weights(share)
 
-    def _publish_weights(self):
+    def _publish_weights(self, share=False):
         if self.average > 0 and self.average <= self.t_ - 1:
             coef, intercept = self._average_coef, self._average_intercept
         else:
             coef, intercept = self._standard_coef, self._standard_intercept
-        self.coef_ = coef.copy()
-        self.intercept_ = intercept.copy()
+        self.coef_ = coef if share else coef.copy()
+        self.intercept_ = intercept if share else intercept.copy()
 
     def _prepare_warm_start(self, coef_init, intercept_init):
         if self.warm_start and getattr(self, "coef_", None) is not None:

@@ -184,7 +184,16 @@ class FoldFits:
             spans, first = [], 0
             for i, f, e, job, _ in members:
                 last = first + job.coef.shape[0]
-                spans.append((i, f, e, job, first, last))
+                # the estimator's weights become views of its rows of the
+                # merged job, which the core trains in place: one copy of a
+                # search's weights, not two (the estimator's own arrays, still
+                # untrained, go with its job)
+                e._standard_coef = merged.coef[first:last]
+                e._standard_intercept = merged.intercept[first:last]
+                if job.avg_coef is not None:
+                    e._average_coef = merged.avg_coef[first:last]
+                    e._average_intercept = merged.avg_intercept[first:last]
+                spans.append((i, f, e, first, last))
                 first = last
             self._blocks.append((merged, spans))
         self._stopped = set()
@@ -214,17 +223,14 @@ class FoldFits:
                    if merged else [])
         seconds = time.perf_counter() - start
         self.seconds += seconds
-        for (block, spans), res in zip(blocks, results, strict=True):
-            for i, f, e, job, first, last in spans:
+        for (_, spans), res in zip(blocks, results, strict=True):
+            for i, f, e, first, last in spans:
                 if i in self._stopped or isinstance(self.fitted[i][f], Exception):
                     continue
-                job.coef[...] = block.coef[first:last]
-                job.intercept[...] = block.intercept[first:last]
-                if job.avg_coef is not None:
-                    job.avg_coef[...] = block.avg_coef[first:last]
-                    job.avg_intercept[...] = block.avg_intercept[first:last]
                 try:
-                    e._finish({k: v[first:last] for k, v in res.items()}, seconds)
+                    # (its weights are views of the block's: trained in place;
+                    # coef_ and intercept_ share them too)
+                    e._finish({k: v[first:last] for k, v in res.items()}, seconds, share=True)
                 except Exception as exc:
                     if self.errors == "raise":
                         raise
@@ -240,7 +246,7 @@ class FoldFits:
             if block.epochs_done == 0:
                 continue
             active = block.active
-            for j, _, _, _, first, last in spans:
+            for j, _, _, first, last in spans:
                 if j == i and any(active[first:last]):
                     return False
         return True
@@ -251,7 +257,7 @@ class FoldFits:
             raise ValueError("only resumable fits can stop an estimator part way")
         self._stopped.add(i)
         for block, spans in self._blocks:
-            for j, _, _, _, first, last in spans:
+            for j, _, _, first, last in spans:
                 if j == i and block.epochs_done > 0:
                     for k in range(first, last):
                         block.deactivate(k)

@@ -478,8 +478,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         job = self._job(X, y, sw_core, [(-1, 1.0, 1.0)], max_iter, train_idx, val_idx)
         return X, job
 
-    def _publish_weights(self):
-        super()._publish_weights()
+    def _publish_weights(self, share=False):
+        super()._publish_weights(share)
         self.coef_ = self.coef_.reshape(-1)
 
     def partial_fit(self, X, y, sample_weight=None):
