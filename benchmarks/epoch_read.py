@@ -1,0 +1,71 @@
+"""One epoch of one model against one read of X.
+
+Dense float32 X (default 2,000,000 x 100, 800 MB, made in chunks), two classes;
+sgdtune's SGDClassifier at ``batch_size=256`` (``tol=None``). An epoch's time is
+``(fit of 1 + E epochs - fit of 1 epoch) / E``, so that what a fit does once
+(checking the data, allocating) is not counted; both fits come after a warm-up
+fit (a first fit also pays for one-time work in the process, which would make
+the difference too small). The reference is NumPy reading X once (``X.sum()``),
+measured in the same run. Medians of ``--repeats`` runs; shuffled rows (the
+default) and rows in order.
+
+Usage::
+
+    python benchmarks/epoch_read.py                  # about a minute
+    python benchmarks/epoch_read.py --n-samples 500000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import numpy as np
+from _common import MarkdownTable, time_call
+
+
+def _data(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.empty((n, d), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        X[start:start + 100_000] = rng.standard_normal((min(100_000, n - start), d),
+                                                       dtype=np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(np.int8)
+    return X, y
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-samples", type=int, default=2_000_000)
+    parser.add_argument("--n-features", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--epochs", type=int, default=2, help="E above")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    import sgdtune
+
+    X, y = _data(args.n_samples, args.n_features)
+    read = time_call(X.sum, max(3, args.repeats)).median
+
+    def fit(epochs, shuffle):
+        sgdtune.SGDClassifier(batch_size=args.batch_size, max_iter=epochs, tol=None,
+                              random_state=0, shuffle=shuffle).fit(X, y)
+
+    fit(1, True)  # warm-up
+    table = MarkdownTable(["rows", "epoch", "NumPy read of X", "epoch / read"])
+    for shuffle in (True, False):
+        per_epoch = []
+        for _ in range(args.repeats):
+            one = time_call(lambda s=shuffle: fit(1, s), 1).median
+            more = time_call(lambda s=shuffle: fit(1 + args.epochs, s), 1).median
+            per_epoch.append((more - one) / args.epochs)
+        epoch = statistics.median(per_epoch)
+        table.add_row("shuffled" if shuffle else "in order", f"{epoch * 1e3:.1f} ms",
+                      f"{read * 1e3:.1f} ms", f"{epoch / read:.2f}x")
+    table.print(f"One epoch, batch_size={args.batch_size}, float32, "
+                f"{args.n_samples} x {args.n_features} ({X.nbytes / 1e6:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
