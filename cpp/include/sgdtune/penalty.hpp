@@ -85,8 +85,9 @@ inline void l1_weight_scalar(T* W, T* Q, T* Z, std::int64_t q, double s, double 
 namespace detail {
 // l1_weight's step for four weights w[0..4) (with their Q and Z entries),
 // under per-lane parameters; `take` and `tz` select the lanes whose weight
-// (and averaged store) change.
-template <class T, bool Averaging>
+// (and averaged store) change, unless every lane does (!Masked: the new
+// values are stored as they are, with no round trip through double).
+template <class T, bool Averaging, bool Masked = true>
 SGDTUNE_ALWAYS_INLINE inline void l1_four(T* w_p, T* q_p, T* z_p, simd::v4d vs, simd::v4d vinv, simd::v4d vu,
                                           simd::v4d va, simd::v4l take, simd::v4l tz) {
     using simd::v4d;
@@ -105,10 +106,15 @@ SGDTUNE_ALWAYS_INLINE inline void l1_four(T* w_p, T* q_p, T* z_p, simd::v4d vs, 
     if constexpr (Averaging) {
         const simd::v4<T> old_z = simd::load(z_p);
         const simd::v4<T> nz = old_z - simd::narrow<T>(va * (simd::widen<T>(nv) - v));
-        // selects in double (the masks are 64-bit); widening and back is exact
-        simd::store(z_p, simd::narrow<T>(tz ? simd::widen<T>(nz) : simd::widen<T>(old_z)));
+        if constexpr (Masked)
+            simd::store(z_p, simd::select<T>(tz, nz, old_z));
+        else
+            simd::store(z_p, nz);
     }
-    simd::store(w_p, simd::narrow<T>(take ? simd::widen<T>(nv) : v));
+    if constexpr (Masked)
+        simd::store(w_p, simd::select<T>(take, nv, old_w));
+    else
+        simd::store(w_p, nv);
 }
 }  // namespace detail
 #endif
@@ -129,8 +135,8 @@ inline void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, 
             if (wide && K == 1) {  // contiguous: four features at a time
                 const simd::v4l all = {-1, -1, -1, -1};
                 for (; j + 4 <= n; j += 4)
-                    detail::l1_four<T, avg>(W + j, Q + j, avg ? Z + j : nullptr, simd::splat(s), simd::splat(inv_s),
-                                            simd::splat(u), simd::splat(a), all, all);
+                    detail::l1_four<T, avg, false>(W + j, Q + j, avg ? Z + j : nullptr, simd::splat(s),
+                                                   simd::splat(inv_s), simd::splat(u), simd::splat(a), all, all);
             }
 #endif
             for (; j < n; ++j) l1_weight<T, avg>(W, Q, Z, j * K + k, s, inv_s, u, a);
