@@ -137,7 +137,6 @@ inline double column_penalty(const ColumnState& c, double sq, double l1) {
     return c.spec.alpha * ((1.0 - c.l1_ratio) * 0.5 * sq + c.l1_ratio * l1);
 }
 
-
 // out[k] = C[0, k] + C[1, k] + ... over `rows` rows of a row-major rows x K
 // matrix: each column's sum in row order, as a chain of its own (the same
 // number whatever K is), with the running sums in registers. Summing into
@@ -167,6 +166,7 @@ SGDTUNE_ALWAYS_INLINE inline void column_sums(const double* C, std::int64_t rows
         out[k] = s;
     }
 }
+
 }  // namespace detail
 
 // What a job keeps between calls when it is resumable (successive halving
