@@ -74,12 +74,14 @@ constexpr std::int64_t kPrefetchWeightRows = 2;
 constexpr std::int64_t kCacheBytes = std::int64_t{1} << 20;  // a second-level cache, about
 
 // Per-row step coefficients of one column for a batch, and its loss sum.
-// coef[r] is the multiplier of x_r in the step (before dividing by the scale).
+// P[r * stride] is the row's raw dot product (its prediction is
+// scale * P + intercept); coef[r * stride] is the multiplier of x_r in the
+// step (before dividing by the scale).
 // The loss values are summed only when `with_loss_sum` (the stopping criterion
 // or a report needs them); passive-aggressive steps always need them.
 template <class Loss>
-bool column_coefficients(const Loss& loss, const ColumnState& c, double eta, const double* P,
-                         std::int64_t stride, const double* targets, const double* weights,
+bool column_coefficients(const Loss& loss, const ColumnState& c, double eta, const double* P, double scale,
+                         double intercept, std::int64_t stride, const double* targets, const double* weights,
                          const double* sqnorms, std::int64_t bsz, double* coef, double& sumloss,
                          bool with_loss_sum) {
     const ScheduleKind kind = c.spec.schedule;
@@ -94,19 +96,19 @@ bool column_coefficients(const Loss& loss, const ColumnState& c, double eta, con
         const double wpos = c.spec.weight_pos, wneg = c.spec.weight_neg;
         int finite = 1;
         for (std::int64_t r = 0; r < bsz; ++r) {
-            const double p = P[r * stride];
+            const double p = scale * P[r * stride] + intercept;
             finite &= static_cast<int>(std::isfinite(p));
             const double t = targets[r];
             const double y = clf ? select(t == tc, 1.0, -1.0) : t;
             const double g = std::clamp(loss.dloss(p, y), -kMaxDloss, kMaxDloss);
             const double cw = clf ? select(y > 0.0, wpos, wneg) : 1.0;
-            coef[r] = -eta * g * cw * weights[r] * inv_b;
+            coef[r * stride] = -eta * g * cw * weights[r] * inv_b;
         }
         return finite != 0;
     }
     bool finite = true;
     for (std::int64_t r = 0; r < bsz; ++r) {
-        const double p = P[r * stride];
+        const double p = scale * P[r * stride] + intercept;
         if (!std::isfinite(p)) finite = false;
         const double y = c.target(targets[r]);
         const double lv = (with_loss_sum || pa) ? loss.loss(p, y) : 0.0;
@@ -127,7 +129,7 @@ bool column_coefficients(const Loss& loss, const ColumnState& c, double eta, con
             g = std::clamp(g, -kMaxDloss, kMaxDloss);
             update = -eta * g;
         }
-        coef[r] = update * c.class_weight(y) * weights[r] * inv_b;
+        coef[r * stride] = update * c.class_weight(y) * weights[r] * inv_b;
     }
     return finite;
 }
@@ -286,7 +288,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 
     // Scratch, allocated once.
     std::vector<double> P(static_cast<std::size_t>(b * K)), C(static_cast<std::size_t>(b * K));
-    std::vector<double> targets(b), weights(b), sqnorms(any_pa ? b : 0), colbuf(b), etas(K), isum(K);
+    std::vector<double> targets(b), weights(b), sqnorms(any_pa ? b : 0), etas(K), isum(K);
     std::vector<T> acc(static_cast<std::size_t>(kLanes * K)), cscaled(K), ascaled(K);
     const bool dedupe = !(b == 1 && opt.unique_row_indices);
     // The tol criterion on the training objective needs the loss sum.
@@ -428,9 +430,6 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     batch_dot(X, *last_rows, rows, bsz, WT.data(), K, P.data(), xrows.data(), avx2_body);
                 }
             }
-            for (std::int64_t r = 0; r < bsz; ++r)
-                for (std::int64_t k = 0; k < K; ++k)
-                    P[r * K + k] = block.scale[k] * P[r * K + k] + block.intercept[k];
 
             // Per-column coefficients, rates and the L2 shrink.
             bool any_update = false, renormalised = false;
@@ -443,16 +442,15 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 const double eta = c.sched.eta(c.t);
                 etas[k] = eta;
                 const bool finite = with_loss(c.spec.loss, c.spec.epsilon, [&](const auto& loss) {
-                    return detail::column_coefficients(loss, c, eta, P.data() + k, K, targets.data(),
-                                                       weights.data(), sqnorms.data(), bsz,
-                                                       colbuf.data(), c.sumloss, loss_sum);
+                    return detail::column_coefficients(loss, c, eta, P.data() + k, block.scale[k],
+                                                       block.intercept[k], K, targets.data(), weights.data(),
+                                                       sqnorms.data(), bsz, C.data() + k, c.sumloss, loss_sum);
                 });
                 if (!finite) {
                     diverge(c, epoch);
                     for (std::int64_t r = 0; r < bsz; ++r) C[r * K + k] = 0.0;
                     continue;
                 }
-                for (std::int64_t r = 0; r < bsz; ++r) C[r * K + k] = colbuf[r];
                 if (has_l2(c.spec.penalty)) {
                     block.scale[k] *= std::max(0.0, 1.0 - (1.0 - c.l1_ratio) * eta * c.spec.alpha);
                     if (block.scale[k] < 1e-9) {
