@@ -405,7 +405,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             const std::int64_t bsz = std::min(b, n_train - start);
             const RowIndex* rows = order.data() + start;
 
-            // Forward pass: P[r, k] = w_k . x_r + intercept_k.
+            // Forward pass: P[r, k] = W[:, k] . x_r, the stored weights (the
+            // prediction, scale_k P + intercept_k, is taken in the coefficients).
             for (std::int64_t r = 0; r < bsz; ++r) {
                 if (start + r + 2 * pf < n_train) row_prefetch_index(X, rows[r + 2 * pf]);
                 if (start + r + pf < n_train) {
