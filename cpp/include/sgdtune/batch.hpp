@@ -140,7 +140,7 @@ SGDTUNE_ALWAYS_INLINE inline void dot_tiles(const T* const* x, std::int64_t rows
 
 // WT[k, :] += cs[r, k] x_r for r < rows in order (and ZT[k, :] -= a[k] (cs[r, k] x_r)),
 // for C columns (rows of padded(d)), rows with skip[r] left out, over the
-// features j0 <= j < j1 (whole vectors from j0). A weight vector's updates
+// features j0 <= j < d (whole vectors from j0). A weight vector's updates
 // are a chain (each add waits for the one before), so a pass keeps JC vectors
 // of features of each column in registers and runs C x JC chains side by
 // side: one column alone would wait on its adds. The padding of WT and ZT is

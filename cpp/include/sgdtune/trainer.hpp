@@ -82,10 +82,11 @@ constexpr std::int64_t kCacheBytes = std::int64_t{1} << 20;  // a second-level c
 // into the trainer (a call per column and step cost an 8-column block at
 // batch_size 1 a sixth of its time).
 template <class Loss>
-SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const ColumnState& c, double eta, const double* P, double scale,
-                         double intercept, std::int64_t stride, const double* targets, const double* weights,
-                         const double* sqnorms, std::int64_t bsz, double* coef, double& sumloss,
-                         bool with_loss_sum) {
+SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const ColumnState& c, double eta,
+                                                      const double* P, double scale, double intercept,
+                                                      std::int64_t stride, const double* targets,
+                                                      const double* weights, const double* sqnorms, std::int64_t bsz,
+                                                      double* coef, double& sumloss, bool with_loss_sum) {
     const ScheduleKind kind = c.spec.schedule;
     const bool pa = is_passive_aggressive(kind);
     const double inv_b = 1.0 / static_cast<double>(bsz);
