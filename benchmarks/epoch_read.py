@@ -1,7 +1,8 @@
 """One epoch of one model against one read of X.
 
 Dense float32 X (default 2,000,000 x 100, 800 MB, made in chunks), two classes;
-sgdtune's SGDClassifier at ``batch_size=256`` (``tol=None``). An epoch's time is
+sgdtune's SGDClassifier at ``batch_size=256`` (``tol=None``), on one thread and
+on ``--n-jobs`` threads that share each mini-batch step. An epoch's time is
 ``(fit of 1 + E epochs - fit of 1 epoch) / E``, so that what a fit does once
 (checking the data, allocating) is not counted; both fits come after a warm-up
 fit (a first fit also pays for one-time work in the process, which would make
@@ -41,6 +42,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=2, help="E above")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--n-jobs", type=int, default=2,
+                        help="threads of the second set of rows (1: one set only)")
     args = parser.parse_args()
 
     import sgdtune
@@ -48,21 +51,22 @@ def main() -> None:
     X, y = _data(args.n_samples, args.n_features)
     read = time_call(X.sum, max(3, args.repeats)).median
 
-    def fit(epochs, shuffle):
+    def fit(epochs, shuffle, n_jobs):
         sgdtune.SGDClassifier(batch_size=args.batch_size, max_iter=epochs, tol=None,
-                              random_state=0, shuffle=shuffle).fit(X, y)
+                              random_state=0, shuffle=shuffle, n_jobs=n_jobs).fit(X, y)
 
-    fit(1, True)  # warm-up
-    table = MarkdownTable(["rows", "epoch", "NumPy read of X", "epoch / read"])
-    for shuffle in (True, False):
-        per_epoch = []
-        for _ in range(args.repeats):
-            one = time_call(lambda s=shuffle: fit(1, s), 1).median
-            more = time_call(lambda s=shuffle: fit(1 + args.epochs, s), 1).median
-            per_epoch.append((more - one) / args.epochs)
-        epoch = statistics.median(per_epoch)
-        table.add_row("shuffled" if shuffle else "in order", f"{epoch * 1e3:.1f} ms",
-                      f"{read * 1e3:.1f} ms", f"{epoch / read:.2f}x")
+    fit(1, True, 1)  # warm-up
+    table = MarkdownTable(["rows", "threads", "epoch", "NumPy read of X", "epoch / read"])
+    for n_jobs in sorted({1, args.n_jobs}):
+        for shuffle in (True, False):
+            per_epoch = []
+            for _ in range(args.repeats):
+                one = time_call(lambda s=shuffle, j=n_jobs: fit(1, s, j), 1).median
+                more = time_call(lambda s=shuffle, j=n_jobs: fit(1 + args.epochs, s, j), 1).median
+                per_epoch.append((more - one) / args.epochs)
+            epoch = statistics.median(per_epoch)
+            table.add_row("shuffled" if shuffle else "in order", n_jobs, f"{epoch * 1e3:.1f} ms",
+                          f"{read * 1e3:.1f} ms", f"{epoch / read:.2f}x")
     table.print(f"One epoch, batch_size={args.batch_size}, float32, "
                 f"{args.n_samples} x {args.n_features} ({X.nbytes / 1e6:.0f} MB)")
 

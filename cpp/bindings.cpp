@@ -618,4 +618,7 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "force_baseline_isa", [](bool force) { force_baseline_isa().store(force); }, py::arg("force"),
         "Run the trainer with the baseline instruction set even where AVX2 is present (tests).");
+    m.def(
+        "teams_started", [] { return teams_started().load(); },
+        "How many blocks were trained by teams of threads in this process (tests).");
 }

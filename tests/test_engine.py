@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
-from sgdtune import SGDClassifier, SGDRegressor
+from sgdtune import SGDClassifier, SGDRegressor, _core
 from sgdtune._engine import fit_folds
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
@@ -107,6 +107,57 @@ def test_regressor_folds_equal_separate_fits(n_jobs):
     for est, row in zip(ests, fitted, strict=True):
         for (train, _), got in zip(folds, row, strict=True):
             _assert_same_model(got, clone(est).fit(X[train], y[train]))
+
+
+TEAM_CASES = [
+    {"penalty": "l2"},
+    {"penalty": "elasticnet", "average": 10},
+    {"penalty": "l1", "loss": "log_loss", "tol": 1e-3},  # loss sums gathered row by row
+    {"loss": "modified_huber", "class_weight": "balanced", "early_stopping": True},
+    {"learning_rate": "pa1", "eta0": 0.1},  # passive-aggressive steps need each row's loss
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("params", TEAM_CASES)
+def test_threads_share_one_models_batches_without_changing_it(dtype, params):
+    # One binary model and n_jobs > 1: the threads share each dense
+    # mini-batch step (rows of the forward pass, features of the update), and
+    # the model is the one a single thread trains, bit for bit. 130 features
+    # (not a whole number of vectors or cache lines), 1,001 training rows (a
+    # short last batch).
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1001, 130)).astype(dtype)
+    y = (X[:, 0] + 0.5 * rng.normal(size=1001) > 0).astype(int)
+    sw = rng.uniform(0.5, 2.0, size=1001)
+    kw = {"batch_size": 256, "max_iter": 4, "tol": None, "random_state": 0, **params}
+    base = SGDClassifier(n_jobs=1, **kw).fit(X, y, sample_weight=sw)
+    for n_jobs in (2, 3):
+        before = _core.teams_started()
+        got = SGDClassifier(n_jobs=n_jobs, **kw).fit(X, y, sample_weight=sw)
+        assert _core.teams_started() > before  # the shared path ran
+        _assert_same_model(got, base)
+
+
+def test_threads_left_over_join_the_blocks_of_a_search():
+    # Three fold jobs of one column each on four threads: one block is trained
+    # by a team of two, the others alone; every fold model equals its own fit.
+    X, y = make_classification(n_samples=1500, n_features=120, random_state=1)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    ests = [SGDClassifier(batch_size=300, max_iter=3, tol=None, random_state=0, average=5)]
+    before = _core.teams_started()
+    fitted = fit_folds(ests, X, y, folds, n_jobs=4)
+    assert _core.teams_started() > before
+    for (train, _), got in zip(folds, fitted[0], strict=True):
+        _assert_same_model(got, clone(ests[0]).fit(X[train], y[train]))
+
+
+def test_small_batches_are_not_shared():
+    # A batch too small to share (64 rows x 100 features) trains on one thread.
+    X, y = make_classification(n_samples=600, n_features=100, random_state=0)
+    before = _core.teams_started()
+    SGDClassifier(batch_size=64, max_iter=2, tol=None, n_jobs=2).fit(X, y)
+    assert _core.teams_started() == before
 
 
 def test_bad_arguments():

@@ -337,6 +337,17 @@ def test_ctrl_c_interrupts_a_threaded_fit():
     assert_interrupted_quickly(lambda: clf.fit(X, y))
 
 
+def test_ctrl_c_interrupts_a_fit_shared_by_threads():
+    # one binary model whose mini-batch steps a team of threads shares
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20000, 100))
+    y = rng.integers(0, 2, size=20000)
+    clf = SGDClassifier(max_iter=100000, tol=None, n_jobs=2, batch_size=512)
+    assert_interrupted_quickly(lambda: clf.fit(X, y))
+    # the process is fine after it: the same fit runs on
+    clf.set_params(max_iter=2).fit(X, y)
+
+
 def test_fits_from_several_python_threads_equal_serial_fits():
     X, y = make_classification(n_samples=2000, n_classes=3, n_informative=6, random_state=0)
     params = [{"alpha": a, "batch_size": b} for a in (1e-4, 1e-3) for b in (1, 16)]

@@ -34,7 +34,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
     A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier` with
     the same parameters, attributes and methods, plus ``batch_size``. Multiclass
     problems are solved one-vs-rest; all classes train together in one pass over
-    each mini-batch, split over ``n_jobs`` threads.
+    each mini-batch, split over ``n_jobs`` threads (a binary model's threads
+    share each dense mini-batch step, from ``batch_size=128`` or so).
 
     Parameters
     ----------""" + _COMMON_DOC.replace(
@@ -44,8 +45,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         "'squared_epsilon_insensitive'}, default='hinge'",
     ) + """
     n_jobs : int or None, default=None
-        Threads over the one-vs-rest columns (-1: all cores). Results do not
-        depend on it.
+        Threads over the one-vs-rest columns, or sharing the mini-batch steps of
+        a binary model on dense X (-1: all cores). Results do not depend on it.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplying the sample weights.
 

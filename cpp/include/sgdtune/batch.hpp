@@ -31,11 +31,14 @@ namespace sgdtune {
 // kernels read whole groups of eight; the update never writes the padding).
 constexpr std::int64_t padded(std::int64_t d) { return (d + 7) / 8 * 8; }
 
-// W (d x K) into WT (K rows of padded(d)), or back when `back`.
+// W (d x K) into WT (K rows of padded(d)), or back when `back`; features
+// j0 <= j < j1 only, when given.
 template <class T>
-inline void transpose_weights(T* W, T* WT, std::int64_t d, std::int64_t K, bool back) {
+inline void transpose_weights(T* W, T* WT, std::int64_t d, std::int64_t K, bool back, std::int64_t j0 = 0,
+                              std::int64_t j1 = -1) {
     const std::int64_t dp = padded(d);
-    for (std::int64_t j = 0; j < d; ++j)
+    if (j1 < 0) j1 = d;
+    for (std::int64_t j = j0; j < j1; ++j)
         for (std::int64_t k = 0; k < K; ++k) {
             if (back)
                 W[j * K + k] = WT[k * dp + j];
@@ -140,22 +143,22 @@ SGDTUNE_ALWAYS_INLINE inline void dot_tiles(const T* const* x, std::int64_t rows
 
 // WT[k, :] += cs[r, k] x_r for r < rows in order (and ZT[k, :] -= a[k] (cs[r, k] x_r)),
 // for C columns (rows of padded(d)), rows with skip[r] left out, over the
-// features j0 <= j < d (whole vectors from j0). A weight vector's updates
+// features j0 <= j < j1 (whole vectors from j0; j1 <= d). A weight vector's updates
 // are a chain (each add waits for the one before), so a pass keeps JC vectors
 // of features of each column in registers and runs C x JC chains side by
 // side: one column alone would wait on its adds. The padding of WT and ZT is
 // not written: it stays zero.
 template <class T, int C, int JC, bool Averaging>
 SGDTUNE_ALWAYS_INLINE inline void add_tile(const T* const* x, std::int64_t rows, const unsigned char* skip, T* WT,
-                                           T* ZT, std::int64_t j0, std::int64_t d, const T* cs, std::int64_t K,
-                                           const T* a) {
+                                           T* ZT, std::int64_t j0, std::int64_t j1, std::int64_t d, const T* cs,
+                                           std::int64_t K, const T* a) {
     const std::int64_t dp = padded(d);
     constexpr int S = JC * L<T>;  // features a pass covers
     vec<T> va[C];
     if constexpr (Averaging)
         for (int c = 0; c < C; ++c) va[c] = vsplat(a[c]);
     std::int64_t j = j0;
-    for (; j + S <= d || (j < d && JC == 1); j += S) {
+    for (; j + S <= j1 || (j < j1 && JC == 1); j += S) {
         vec<T> w[C][JC], z[C][JC];
         for (int c = 0; c < C; ++c)
             for (int q = 0; q < JC; ++q) {
@@ -176,7 +179,7 @@ SGDTUNE_ALWAYS_INLINE inline void add_tile(const T* const* x, std::int64_t rows,
             }
         }
         for (int q = 0; q < JC; ++q) {
-            const auto bytes = static_cast<std::size_t>(std::min<std::int64_t>(L<T>, d - j - q * L<T>)) * sizeof(T);
+            const auto bytes = static_cast<std::size_t>(std::min<std::int64_t>(L<T>, j1 - j - q * L<T>)) * sizeof(T);
             for (int c = 0; c < C; ++c) {
                 std::memcpy(WT + c * dp + j + q * L<T>, &w[c][q], bytes);
                 if constexpr (Averaging) std::memcpy(ZT + c * dp + j + q * L<T>, &z[c][q], bytes);
@@ -184,7 +187,7 @@ SGDTUNE_ALWAYS_INLINE inline void add_tile(const T* const* x, std::int64_t rows,
         }
     }
     if constexpr (JC > 1) {
-        if (j < d) add_tile<T, C, JC / 2, Averaging>(x, rows, skip, WT, ZT, j, d, cs, K, a);
+        if (j < j1) add_tile<T, C, JC / 2, Averaging>(x, rows, skip, WT, ZT, j, j1, d, cs, K, a);
     }
 }
 
@@ -198,14 +201,14 @@ constexpr int add_chunks() {
 
 template <class T, int C, bool Averaging>
 SGDTUNE_ALWAYS_INLINE inline void add_tiles(const T* const* x, std::int64_t rows, const unsigned char* skip, T* WT,
-                                            T* ZT, std::int64_t K, std::int64_t k0, std::int64_t d, const T* cs,
-                                            const T* a) {
+                                            T* ZT, std::int64_t K, std::int64_t k0, std::int64_t j0, std::int64_t j1,
+                                            std::int64_t d, const T* cs, const T* a) {
     std::int64_t k = k0;
     for (; k + C <= K; k += C)
         add_tile<T, C, add_chunks<C, Averaging>(), Averaging>(
-            x, rows, skip, WT + k * padded(d), Averaging ? ZT + k * padded(d) : nullptr, 0, d, cs + k, K, a + k);
+            x, rows, skip, WT + k * padded(d), Averaging ? ZT + k * padded(d) : nullptr, j0, j1, d, cs + k, K, a + k);
     if constexpr (C > 1) {
-        if (k < K) add_tiles<T, C / 2, Averaging>(x, rows, skip, WT, ZT, K, k, d, cs, a);
+        if (k < K) add_tiles<T, C / 2, Averaging>(x, rows, skip, WT, ZT, K, k, j0, j1, d, cs, a);
     }
 }
 
@@ -223,12 +226,12 @@ SGDTUNE_ALWAYS_INLINE inline void batch_dot_body(const T* const* x, std::int64_t
 
 template <class T>
 SGDTUNE_ALWAYS_INLINE inline void batch_add_body(const T* const* x, std::int64_t m, const unsigned char* skip,
-                                                 T* WT, T* ZT, std::int64_t K, std::int64_t d, const T* cs,
-                                                 const T* a) {
+                                                 T* WT, T* ZT, std::int64_t K, std::int64_t j0, std::int64_t j1,
+                                                 std::int64_t d, const T* cs, const T* a) {
     if (ZT == nullptr)
-        add_tiles<T, 8, false>(x, m, skip, WT, ZT, K, 0, d, cs, a);
+        add_tiles<T, 8, false>(x, m, skip, WT, ZT, K, 0, j0, j1, d, cs, a);
     else
-        add_tiles<T, 4, true>(x, m, skip, WT, ZT, K, 0, d, cs, a);
+        add_tiles<T, 4, true>(x, m, skip, WT, ZT, K, 0, j0, j1, d, cs, a);
 }
 
 template <class T>
@@ -238,8 +241,9 @@ __attribute__((noinline)) void batch_dot_base(const T* const* x, std::int64_t m,
 }
 template <class T>
 __attribute__((noinline)) void batch_add_base(const T* const* x, std::int64_t m, const unsigned char* skip, T* WT,
-                                              T* ZT, std::int64_t K, std::int64_t d, const T* cs, const T* a) {
-    batch_add_body(x, m, skip, WT, ZT, K, d, cs, a);
+                                              T* ZT, std::int64_t K, std::int64_t j0, std::int64_t j1, std::int64_t d,
+                                              const T* cs, const T* a) {
+    batch_add_body(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
 }
 #ifdef SGDTUNE_X86_DISPATCH
 template <class T>
@@ -250,9 +254,9 @@ __attribute__((noinline, target("avx2"))) void batch_dot_avx2(const T* const* x,
 template <class T>
 __attribute__((noinline, target("avx2"))) void batch_add_avx2(const T* const* x, std::int64_t m,
                                                               const unsigned char* skip, T* WT, T* ZT,
-                                                              std::int64_t K, std::int64_t d, const T* cs,
-                                                              const T* a) {
-    batch_add_body(x, m, skip, WT, ZT, K, d, cs, a);
+                                                              std::int64_t K, std::int64_t j0, std::int64_t j1,
+                                                              std::int64_t d, const T* cs, const T* a) {
+    batch_add_body(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
 }
 #endif
 
@@ -303,24 +307,26 @@ inline void batch_dot(const DenseView<T>& X, const LastRows<T>& last, const RowI
 
 // WT[k, :] += cs[r, k] x_{rows[r]} for r < m in order, rows with skip[r] left
 // out (and with ZT, ZT[k, :] -= a[k] (cs[r, k] x_{rows[r]})): row_add's numbers,
-// row by row. `x` holds the rows' pointers (as batch_dot left them).
+// row by row, for the features j0 <= j < j1 (j0 a multiple of eight). `x`
+// holds the rows' pointers (as batch_dot left them). Each feature's numbers
+// are the same for any range that holds it.
 template <class T>
 inline void batch_add(const DenseView<T>& X, const T* const* x, std::int64_t m, const unsigned char* skip, T* WT,
-                      T* ZT, std::int64_t K, const T* cs, const T* a, bool wide) {
+                      T* ZT, std::int64_t K, const T* cs, const T* a, std::int64_t j0, std::int64_t j1, bool wide) {
     const std::int64_t d = X.d;
 #if defined(SGDTUNE_HAVE_VECTORS)
 #ifdef SGDTUNE_X86_DISPATCH
-    if (wide) return detail::batch_add_avx2<T>(x, m, skip, WT, ZT, K, d, cs, a);
+    if (wide) return detail::batch_add_avx2<T>(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
 #endif
     (void)wide;
-    detail::batch_add_base<T>(x, m, skip, WT, ZT, K, d, cs, a);
+    detail::batch_add_base<T>(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
 #else
     (void)wide;
     for (std::int64_t r = 0; r < m; ++r) {
         if (skip[r]) continue;
         for (std::int64_t k = 0; k < K; ++k) {
             const T c = cs[r * K + k];
-            for (std::int64_t j = 0; j < d; ++j) {
+            for (std::int64_t j = j0; j < j1; ++j) {
                 const T delta = c * x[r][j];
                 WT[k * padded(d) + j] += delta;
                 if (ZT != nullptr) ZT[k * padded(d) + j] -= a[k] * delta;

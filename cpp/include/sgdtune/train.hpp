@@ -40,6 +40,7 @@ struct Chunk {
     std::size_t job;
     std::vector<std::int64_t> cols;
     bool writes_stream;  // the job's first chunk (every chunk leaves the same stream)
+    int members = 1;     // threads that train it (see train_block)
 };
 
 // The columns of each job that take part in this call: all of them, except in
@@ -104,6 +105,11 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vecto
             chunks.push_back(std::move(c));
         }
     }
+    // Fewer chunks than threads (one model, say): the threads left over join
+    // the chunks' teams, which share the steps of dense mini-batches.
+    const auto m = static_cast<std::int64_t>(chunks.size());
+    if (m > 0 && m < n)
+        for (std::int64_t i = 0; i < m; ++i) chunks[i].members = static_cast<int>(n / m + (i < n % m ? 1 : 0));
     return chunks;
 }
 
@@ -164,7 +170,7 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
         }
         Block<T> block(job.model, c.cols.data(), kn, any_l1);
         auto res = train_block(X, job.data, block, sub, job.options, stop, may_poll, job.state, c.cols.data(),
-                               c.writes_stream);
+                               c.writes_stream, c.members);
         block.store(job.model, c.cols.data());
         for (std::size_t k = 0; k < c.cols.size(); ++k)
             results[c.job][static_cast<std::size_t>(c.cols[k])] = res[k];

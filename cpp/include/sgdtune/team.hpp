@@ -1,0 +1,122 @@
+// A team: the calling thread and a few helper threads that share the steps of
+// one block when there are fewer blocks than threads (one model with n_jobs=2).
+// run(f) calls f(m) on every member m = 0..size()-1 (member 0 is the caller)
+// and returns when all have returned. A mini-batch step takes microseconds, so
+// the helpers wait for work spinning rather than sleeping (they yield the core
+// after a while, where threads outnumber cores), and run() hands out work with
+// one atomic store.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "isa.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace sgdtune {
+
+// How many teams with helpers were started in this process (for tests).
+inline std::atomic<std::int64_t>& teams_started() {
+    static std::atomic<std::int64_t> count{0};
+    return count;
+}
+
+class Team {
+public:
+    // A team of `members` threads in all: members - 1 helpers are started.
+    explicit Team(int members) {
+        if (members > 1) teams_started().fetch_add(1, std::memory_order_relaxed);
+        helpers_.reserve(static_cast<std::size_t>(members > 1 ? members - 1 : 0));
+        for (int m = 1; m < members; ++m) helpers_.emplace_back([this, m] { serve(m); });
+    }
+    Team(const Team&) = delete;
+    Team& operator=(const Team&) = delete;
+    ~Team() {
+        quit_.store(true, std::memory_order_release);
+        generation_.fetch_add(1, std::memory_order_release);
+        for (auto& t : helpers_) t.join();
+    }
+
+    int size() const { return static_cast<int>(helpers_.size()) + 1; }
+
+    // f(m) on every member; f must not throw. `wide`: f's body is compiled
+    // for AVX2 (it must then be SGDTUNE_ALWAYS_INLINE, so that it is inlined
+    // into the AVX2 trampoline below; a lambda does not take the instruction
+    // set of the function it is written in).
+    template <class F>
+    void run(F& f, bool wide) {
+        void (*task)(void*, int) = invoke<F>;
+#ifdef SGDTUNE_X86_DISPATCH
+        if (wide) task = invoke_avx2<F>;
+#else
+        (void)wide;
+#endif
+        if (helpers_.empty()) {
+            task(&f, 0);
+            return;
+        }
+        task_ = task;
+        ctx_ = &f;
+        pending_.store(static_cast<int>(helpers_.size()), std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);  // publishes task_, ctx_, pending_
+        task(&f, 0);
+        for (std::uint32_t spins = 0; pending_.load(std::memory_order_acquire) != 0;) pause(spins);
+    }
+
+private:
+    template <class F>
+    static void invoke(void* ctx, int m) {
+        (*static_cast<F*>(ctx))(m);
+    }
+#ifdef SGDTUNE_X86_DISPATCH
+    template <class F>
+    __attribute__((target("avx2"))) static void invoke_avx2(void* ctx, int m) {
+        (*static_cast<F*>(ctx))(m);
+    }
+#endif
+
+    static void pause(std::uint32_t& spins) {
+        if (++spins < (1u << 16)) {
+#if defined(__SSE2__)
+            _mm_pause();
+#endif
+        } else {
+            std::this_thread::yield();  // more threads than cores: let the others on
+        }
+    }
+
+    void serve(int m) {
+        std::uint64_t seen = 0;
+        for (;;) {
+            std::uint64_t g;
+            for (std::uint32_t spins = 0; (g = generation_.load(std::memory_order_acquire)) == seen;) pause(spins);
+            seen = g;
+            if (quit_.load(std::memory_order_acquire)) return;
+            task_(ctx_, m);
+            pending_.fetch_sub(1, std::memory_order_acq_rel);
+        }
+    }
+
+    std::vector<std::thread> helpers_;
+    void (*task_)(void*, int) = nullptr;
+    void* ctx_ = nullptr;
+    alignas(64) std::atomic<std::uint64_t> generation_{0};
+    alignas(64) std::atomic<int> pending_{0};
+    std::atomic<bool> quit_{false};
+};
+
+// Member m's share [lo, hi) of n items split over `parts` members, with
+// boundaries at multiples of `grain` (the last share takes the rest).
+inline void team_share(std::int64_t n, int parts, int m, std::int64_t grain, std::int64_t& lo, std::int64_t& hi) {
+    const std::int64_t units = (n + grain - 1) / grain;
+    lo = std::min(n, units * m / parts * grain);
+    hi = m + 1 == parts ? n : std::min(n, units * (m + 1) / parts * grain);
+}
+
+}  // namespace sgdtune
