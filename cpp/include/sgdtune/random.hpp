@@ -52,12 +52,25 @@ private:
     std::uint64_t s_[4];
 };
 
-// Fisher-Yates shuffle of a[0..n).
+// Fisher-Yates shuffle of a[0..n). The partners of the swaps are drawn (in
+// the usual order) kD steps ahead and their elements asked for from memory
+// then: a large array's swaps otherwise wait one by one on a cache miss (two
+// million rows: about 20 ms an epoch, as long as reading 400 MB).
 template <class I>
 void shuffle(I* a, std::int64_t n, Rng& rng) {
-    for (std::int64_t i = n - 1; i > 0; --i) {
+    constexpr std::int64_t kD = 16;
+    std::int64_t partner[kD];
+    auto draw = [&](std::int64_t i) {  // the partner of step i
         const auto j = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(i) + 1));
-        std::swap(a[i], a[j]);
+#if defined(__GNUC__)
+        __builtin_prefetch(a + j, 1);
+#endif
+        partner[i % kD] = j;
+    };
+    for (std::int64_t i = n - 1; i > 0 && i > n - 1 - kD; --i) draw(i);
+    for (std::int64_t i = n - 1; i > 0; --i) {
+        std::swap(a[i], a[partner[i % kD]]);
+        if (i - kD > 0) draw(i - kD);  // (into the slot just used)
     }
 }
 
