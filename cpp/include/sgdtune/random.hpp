@@ -52,12 +52,16 @@ private:
     std::uint64_t s_[4];
 };
 
-// Fisher-Yates shuffle of a[0..n). The partners of the swaps are drawn (in
-// the usual order) kD steps ahead and their elements asked for from memory
-// then: a large array's swaps otherwise wait one by one on a cache miss (two
-// million rows: about 20 ms an epoch, as long as reading 400 MB).
+// Fisher-Yates shuffle of a[0..n), for arrays beyond the caches: the
+// partners of the swaps are drawn (in the usual order) kD steps ahead and
+// their elements asked for from memory then; otherwise the swaps wait one by
+// one on a cache miss (two million rows: 8.7 -> 3.0 ns a swap, 17 -> 6 ms an
+// epoch).
 template <class I>
-void shuffle(I* a, std::int64_t n, Rng& rng) {
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+void shuffle_far(I* a, std::int64_t n, Rng& rng) {
     constexpr std::int64_t kD = 16;
     std::int64_t partner[kD];
     auto draw = [&](std::int64_t i) {  // the partner of step i
@@ -71,6 +75,16 @@ void shuffle(I* a, std::int64_t n, Rng& rng) {
     for (std::int64_t i = n - 1; i > 0; --i) {
         std::swap(a[i], a[partner[i % kD]]);
         if (i - kD > 0) draw(i - kD);  // (into the slot just used)
+    }
+}
+
+// Fisher-Yates shuffle of a[0..n) (the same permutation either way).
+template <class I>
+void shuffle(I* a, std::int64_t n, Rng& rng) {
+    if (n * static_cast<std::int64_t>(sizeof(I)) > (std::int64_t{1} << 20)) return shuffle_far(a, n, rng);
+    for (std::int64_t i = n - 1; i > 0; --i) {
+        const auto j = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(i) + 1));
+        std::swap(a[i], a[j]);
     }
 }
 
