@@ -148,9 +148,13 @@ struct SquaredEpsilonInsensitive {
 };
 
 // Calls f with the concrete loss object for `kind`. The switch runs once per
-// mini-batch and column; f's loop over the batch is compiled for that loss.
+// mini-batch and column; f's loop over the batch is compiled for that loss
+// (inlined, so that it takes the instruction set of its caller).
 template <class F>
-decltype(auto) with_loss(LossKind kind, double epsilon, F&& f) {
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline decltype(auto) with_loss(LossKind kind, double epsilon, F&& f) {
     switch (kind) {
         case LossKind::hinge: return f(Hinge{1.0});
         case LossKind::perceptron: return f(Hinge{0.0});

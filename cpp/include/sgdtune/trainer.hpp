@@ -86,6 +86,32 @@ constexpr std::int64_t kTeamWorkPerMember = 6400;
 // to sum in row order: a team's members each take some of the rows). Inlined
 // into the trainer (a call per column and step cost an 8-column block at
 // batch_size 1 a sixth of its time).
+#if defined(SGDTUNE_HAVE_VECTORS)
+// A loss's derivative for four (prediction, target) pairs: lane by lane the
+// scalar dloss's numbers. Losses written out here take vector instructions;
+// the others (log loss's exp, Huber's branches) go lane by lane.
+template <class Loss>
+SGDTUNE_ALWAYS_INLINE inline simd::v4d dloss4(const Loss& loss, simd::v4d p, simd::v4d y) {
+    using simd::v4d;
+    const v4d zero = {};
+    if constexpr (std::is_same_v<Loss, Hinge>) {
+        return p * y <= simd::splat(loss.threshold) ? -y : zero;
+    } else if constexpr (std::is_same_v<Loss, SquaredHinge>) {
+        const v4d z = simd::splat(loss.threshold) - p * y;
+        return z > zero ? simd::splat(-2.0) * y * z : zero;
+    } else if constexpr (std::is_same_v<Loss, ModifiedHuber>) {
+        const v4d z = p * y;
+        return z >= simd::splat(1.0)
+                   ? zero
+                   : (z >= simd::splat(-1.0) ? simd::splat(2.0) * (simd::splat(1.0) - z) * -y : simd::splat(-4.0) * y);
+    } else if constexpr (std::is_same_v<Loss, SquaredError>) {
+        return p - y;
+    } else {
+        return v4d{loss.dloss(p[0], y[0]), loss.dloss(p[1], y[1]), loss.dloss(p[2], y[2]), loss.dloss(p[3], y[3])};
+    }
+}
+#endif
+
 template <class Loss>
 SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const ColumnState& c, double eta,
                                                       const double* P, double scale, double intercept,
@@ -104,7 +130,34 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
         const double tc = static_cast<double>(c.spec.target_class);
         const double wpos = c.spec.weight_pos, wneg = c.spec.weight_neg;
         int finite = 1;
-        for (std::int64_t r = 0; r < rows; ++r) {
+        std::int64_t r = 0;
+#if defined(SGDTUNE_HAVE_VECTORS)
+        // four rows at a time, each lane the scalar loop's numbers
+        if (rows >= 4) {
+            using simd::v4d;
+            using simd::v4l;
+            const v4d vscale = simd::splat(scale), vintercept = simd::splat(intercept), zero = {};
+            const v4d one = simd::splat(1.0), minus_one = simd::splat(-1.0), vtc = simd::splat(tc);
+            const v4d lo = simd::splat(-kMaxDloss), hi = simd::splat(kMaxDloss);
+            const v4d vwpos = simd::splat(wpos), vwneg = simd::splat(wneg);
+            const v4d neg_eta = simd::splat(-eta), vinv_b = simd::splat(inv_b);
+            v4l all_finite = {-1, -1, -1, -1};
+            for (; r + 4 <= rows; r += 4) {
+                const v4d raw = {P[r * stride], P[(r + 1) * stride], P[(r + 2) * stride], P[(r + 3) * stride]};
+                const v4d p = vscale * raw + vintercept;
+                all_finite &= (p - p == zero);  // false for infinities and NaN
+                const v4d t = simd::load(targets + r);
+                const v4d y = clf ? (t == vtc ? one : minus_one) : t;
+                const v4d d = dloss4(loss, p, y);
+                const v4d g = d < lo ? lo : (hi < d ? hi : d);  // std::clamp's choice
+                const v4d cw = clf ? (y > zero ? vwpos : vwneg) : one;
+                const v4d out = neg_eta * g * cw * simd::load(weights + r) * vinv_b;
+                for (int q = 0; q < 4; ++q) coef[(r + q) * stride] = out[q];
+            }
+            finite = (all_finite[0] & all_finite[1] & all_finite[2] & all_finite[3]) != 0 ? 1 : 0;
+        }
+#endif
+        for (; r < rows; ++r) {
             const double p = scale * P[r * stride] + intercept;
             finite &= static_cast<int>(std::isfinite(p));
             const double t = targets[r];
@@ -144,6 +197,30 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
         coef[r * stride] = update * c.class_weight(y) * weights[r] * inv_b;
     }
     return finite;
+}
+
+// with_loss(kind, epsilon, f) out of line, compiled for the baseline
+// instruction set or AVX2 (`wide`): f (a lambda, which does not take the
+// instruction set of the function it is written in) must be
+// SGDTUNE_ALWAYS_INLINE. Out of line: the loss dispatch inlined into the
+// trainer made batch_size 1 blocks slower.
+template <class F>
+__attribute__((noinline)) bool with_loss_base(LossKind kind, double epsilon, F& f) {
+    return with_loss(kind, epsilon, f);
+}
+#ifdef SGDTUNE_X86_DISPATCH
+template <class F>
+__attribute__((noinline, target("avx2"))) bool with_loss_avx2(LossKind kind, double epsilon, F& f) {
+    return with_loss(kind, epsilon, f);
+}
+#endif
+template <class F>
+SGDTUNE_ALWAYS_INLINE inline bool with_loss_isa(bool wide, LossKind kind, double epsilon, F&& f) {
+#ifdef SGDTUNE_X86_DISPATCH
+    if (wide) return with_loss_avx2(kind, epsilon, f);
+#endif
+    (void)wide;
+    return with_loss_base(kind, epsilon, f);
 }
 
 inline double column_penalty(const ColumnState& c, double sq, double l1) {
@@ -483,7 +560,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                                 const ColumnState& c = cols[k];
                                 if (!c.active) continue;
                                 double unused = 0.0;
-                                team_finite[m * K + k] = with_loss(c.spec.loss, c.spec.epsilon, [&](const auto& loss) {
+                                team_finite[m * K + k] = with_loss_isa(
+                                    avx2_body, c.spec.loss, c.spec.epsilon,
+                                    [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
                                     return detail::column_coefficients(
                                         loss, c, etas[k], P.data() + lo * K + k, block.scale[k], block.intercept[k], K,
                                         targets.data() + lo, weights.data() + lo,
@@ -508,7 +587,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 bool finite = true;
                 if (members == 1) {
                     etas[k] = c.sched.eta(c.t);
-                    finite = with_loss(c.spec.loss, c.spec.epsilon, [&](const auto& loss) {
+                    finite = with_loss_isa(avx2_body, c.spec.loss, c.spec.epsilon,
+                                           [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
                         return detail::column_coefficients(loss, c, etas[k], P.data() + k, block.scale[k],
                                                            block.intercept[k], K, targets.data(), weights.data(),
                                                            sqnorms.data(), bsz, bsz, C.data() + k, c.sumloss,
