@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import scipy.stats as stats
 import sklearn.model_selection as skms
 from numpy.testing import assert_array_equal
-from sgdtune import GridSearchCV, RandomizedSearchCV, SGDClassifier, SGDRegressor
+from sgdtune import GridSearchCV, RandomizedSearchCV, SGDClassifier, SGDRegressor, _core
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression
@@ -102,6 +102,21 @@ def test_thread_count_does_not_change_results(digits):
     one = GridSearchCV(est, GRID, cv=3, n_jobs=1).fit(X, y)
     two = GridSearchCV(est, GRID, cv=3, n_jobs=2).fit(X, y)
     assert_same_results(one, two)
+
+
+def test_refit_runs_on_the_searchs_threads_and_equals_a_plain_fit():
+    # The search's n_jobs threads share the refit's mini-batch steps (the
+    # estimator's own n_jobs is None); the refitted model is the plain fit's.
+    X, y = make_classification(n_samples=2000, n_features=100, random_state=0)
+    est = SGDClassifier(batch_size=256, max_iter=3, tol=None, random_state=0)
+    search = GridSearchCV(est, {"alpha": [1e-4, 1e-3]}, cv=2, n_jobs=2)
+    before = _core.teams_started()
+    search.fit(X, y)
+    assert _core.teams_started() > before
+    assert search.best_estimator_.n_jobs is None
+    plain = SGDClassifier(**search.best_estimator_.get_params()).fit(X, y)
+    assert_array_equal(search.best_estimator_.coef_, plain.coef_)
+    assert_array_equal(search.best_estimator_.intercept_, plain.intercept_)
 
 
 @pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")

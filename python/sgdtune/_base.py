@@ -8,8 +8,10 @@ with the GIL released.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import threading
 import time
 import warnings
 from numbers import Integral, Real
@@ -59,6 +61,22 @@ def _effective_n_jobs(n_jobs):
     if n_jobs < 0:
         return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     return max(1, int(n_jobs))
+
+
+_fit_threads = threading.local()
+
+
+@contextlib.contextmanager
+def _fits_use_threads(n_jobs):
+    """Fits run in this block (on this Python thread) use at least ``n_jobs``
+    threads: a search refits its best model with its own ``n_jobs``, which
+    changes no result (a model is the same for any thread count)."""
+    before = getattr(_fit_threads, "n", 1)
+    _fit_threads.n = _effective_n_jobs(n_jobs)
+    try:
+        yield
+    finally:
+        _fit_threads.n = before
 
 
 def _run_jobs(X, jobs, n_threads, progress=None):
@@ -372,7 +390,8 @@ class _BaseSGD(BaseEstimator):
     def _train(self, X, job):
         """Run the estimator's job and take in its results."""
         start = time.perf_counter()
-        (res,) = _run_jobs(X, [job], _effective_n_jobs(getattr(self, "n_jobs", None)))
+        n_threads = max(_effective_n_jobs(getattr(self, "n_jobs", None)), getattr(_fit_threads, "n", 1))
+        (res,) = _run_jobs(X, [job], n_threads)
         self._finish(res, time.perf_counter() - start)
 
     def _finish(self, res, seconds, share=False):

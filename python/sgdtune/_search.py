@@ -48,7 +48,7 @@ from sklearn.utils import indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
 
-from ._base import DivergenceError
+from ._base import DivergenceError, _fits_use_threads
 from ._engine import FoldFits
 from ._estimators import SGDClassifier, SGDRegressor
 from ._scoring import error_scores, mean_score, score_fold
@@ -469,7 +469,8 @@ class _CoreSearchMixin:
                 if self.best_estimator_.max_iter != epochs:
                     self.best_estimator_.set_params(max_iter=epochs)
             start = time.time()
-            self.best_estimator_.fit(X, y, **params)
+            with _fits_use_threads(self.n_jobs):  # (a binary model's threads share its batches)
+                self.best_estimator_.fit(X, y, **params)
             self.refit_time_ = time.time() - start
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
