@@ -198,6 +198,8 @@ def _kernels(X, y, repeats, n_jobs, limits, record):
     cases = [
         ("one model, batch_size=1, float64", X, 1, 1, 1),
         ("one model, batch_size=256, float32", X32, 256, 1, 1),
+        # (threads sharing the one model's batches)
+        *([("one model, batch_size=256, float32", X32, 256, 1, n_jobs)] if n_jobs > 1 else []),
         ("24-column block, batch_size=1, float64", X, 1, 24, n_jobs),
         ("24-column block, batch_size=64, float64", X, 64, 24, n_jobs),
         ("24-column block, batch_size=64, float32", X32, 64, 24, n_jobs),
@@ -206,6 +208,8 @@ def _kernels(X, y, repeats, n_jobs, limits, record):
     for name, data, bs, K, threads in cases:
         base = SGDClassifier(max_iter=epochs, tol=None, random_state=0, batch_size=bs)
         if K == 1:
+            base.set_params(n_jobs=threads)
+
             def fit(base=base, data=data):
                 base.fit(data, y)
         else:
