@@ -227,8 +227,10 @@ py::list run(const Data& X, std::vector<PyJob>& pyjobs, int n_threads, const py:
             interrupted = true;
         }
     }
+    // (a Ctrl-C or a callback's error seen by the last poll, after which the
+    // training ended before its next check, is raised all the same)
+    if (PyErr_Occurred()) throw py::error_already_set();
     if (interrupted) {
-        if (PyErr_Occurred()) throw py::error_already_set();
         PyErr_SetNone(PyExc_KeyboardInterrupt);
         throw py::error_already_set();
     }

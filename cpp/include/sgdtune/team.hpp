@@ -2,14 +2,15 @@
 // one block when there are fewer blocks than threads (one model with n_jobs=2).
 // run(f) calls f(m) on every member m = 0..size()-1 (member 0 is the caller)
 // and returns when all have returned. A mini-batch step takes microseconds, so
-// the helpers wait for work spinning rather than sleeping (they yield the core
-// after a while, where threads outnumber cores), and run() hands out work with
-// one atomic store.
+// the helpers wait for work spinning, and run() hands it out with one atomic
+// add; a helper left waiting longer (an epoch's end) sleeps until woken.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -33,15 +34,16 @@ public:
     explicit Team(int members) {
         if (members > 1) teams_started().fetch_add(1, std::memory_order_relaxed);
         helpers_.reserve(static_cast<std::size_t>(members > 1 ? members - 1 : 0));
-        for (int m = 1; m < members; ++m) helpers_.emplace_back([this, m] { serve(m); });
+        try {
+            for (int m = 1; m < members; ++m) helpers_.emplace_back([this, m] { serve(m); });
+        } catch (...) {  // (a thread could not start: stop the ones that did)
+            stop();
+            throw;
+        }
     }
     Team(const Team&) = delete;
     Team& operator=(const Team&) = delete;
-    ~Team() {
-        quit_.store(true, std::memory_order_release);
-        generation_.fetch_add(1, std::memory_order_release);
-        for (auto& t : helpers_) t.join();
-    }
+    ~Team() { stop(); }
 
     int size() const { return static_cast<int>(helpers_.size()) + 1; }
 
@@ -64,12 +66,16 @@ public:
         task_ = task;
         ctx_ = &f;
         pending_.store(static_cast<int>(helpers_.size()), std::memory_order_relaxed);
-        generation_.fetch_add(1, std::memory_order_release);  // publishes task_, ctx_, pending_
+        publish();
         task(&f, 0);
         for (std::uint32_t spins = 0; pending_.load(std::memory_order_acquire) != 0;) pause(spins);
     }
 
 private:
+    // A helper waits this many pauses for the next step before it sleeps
+    // (a step comes every few microseconds; an epoch's end can take longer)
+    static constexpr std::uint32_t kSpins = 1u << 14;
+
     template <class F>
     static void invoke(void* ctx, int m) {
         (*static_cast<F*>(ctx))(m);
@@ -82,7 +88,7 @@ private:
 #endif
 
     static void pause(std::uint32_t& spins) {
-        if (++spins < (1u << 16)) {
+        if (++spins < kSpins) {
 #if defined(__SSE2__)
             _mm_pause();
 #endif
@@ -91,13 +97,44 @@ private:
         }
     }
 
+    // A new generation of work (task_, ctx_, pending_ written before) for
+    // the helpers, waking those asleep. (Sequentially consistent with the
+    // helpers' sleepers_ count: a helper either sees the new generation before
+    // it sleeps or is counted, and then woken, here.)
+    void publish() {
+        generation_.fetch_add(1, std::memory_order_seq_cst);
+        if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            wake_.notify_all();
+        }
+    }
+
+    void stop() {
+        quit_.store(true, std::memory_order_relaxed);
+        publish();
+        for (auto& t : helpers_) t.join();
+        helpers_.clear();
+    }
+
     void serve(int m) {
         std::uint64_t seen = 0;
         for (;;) {
             std::uint64_t g;
-            for (std::uint32_t spins = 0; (g = generation_.load(std::memory_order_acquire)) == seen;) pause(spins);
+            for (std::uint32_t spins = 0; (g = generation_.load(std::memory_order_acquire)) == seen;) {
+                if (++spins < kSpins) {
+#if defined(__SSE2__)
+                    _mm_pause();
+#endif
+                    continue;
+                }
+                std::unique_lock<std::mutex> lock(mutex_);
+                sleepers_.fetch_add(1, std::memory_order_seq_cst);
+                wake_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
+                sleepers_.fetch_sub(1, std::memory_order_relaxed);
+                spins = 0;
+            }
             seen = g;
-            if (quit_.load(std::memory_order_acquire)) return;
+            if (quit_.load(std::memory_order_relaxed)) return;
             task_(ctx_, m);
             pending_.fetch_sub(1, std::memory_order_acq_rel);
         }
@@ -106,9 +143,13 @@ private:
     std::vector<std::thread> helpers_;
     void (*task_)(void*, int) = nullptr;
     void* ctx_ = nullptr;
-    alignas(64) std::atomic<std::uint64_t> generation_{0};
-    alignas(64) std::atomic<int> pending_{0};
     std::atomic<bool> quit_{false};
+    // (sleepers_ beside generation_: run() reads it right after its add)
+    alignas(64) std::atomic<std::uint64_t> generation_{0};
+    std::atomic<int> sleepers_{0};
+    alignas(64) std::atomic<int> pending_{0};
+    std::mutex mutex_;
+    std::condition_variable wake_;
 };
 
 // Member m's share [lo, hi) of n items split over `parts` members, with

@@ -76,16 +76,6 @@ constexpr std::int64_t kCacheBytes = std::int64_t{1} << 20;  // a second-level c
 // A team member's least share of a batch's multiply-adds (see train_block_impl)
 constexpr std::int64_t kTeamWorkPerMember = 6400;
 
-// Per-row step coefficients of one column for a batch, and its loss sum.
-// P[r * stride] is the row's raw dot product (its prediction is
-// scale * P + intercept); coef[r * stride] is the multiplier of x_r in the
-// step (before dividing by the scale). `rows` of the batch's `bsz` rows.
-// The loss values are summed only when `with_loss_sum` (the stopping criterion
-// or a report needs them); passive-aggressive steps always need them. With
-// `loss_out`, they are written to loss_out[r * stride] instead (for the caller
-// to sum in row order: a team's members each take some of the rows). Inlined
-// into the trainer (a call per column and step cost an 8-column block at
-// batch_size 1 a sixth of its time).
 #if defined(SGDTUNE_HAVE_VECTORS)
 // A loss's derivative for four (prediction, target) pairs: lane by lane the
 // scalar dloss's numbers. Losses written out here take vector instructions;
@@ -112,6 +102,16 @@ SGDTUNE_ALWAYS_INLINE inline simd::v4d dloss4(const Loss& loss, simd::v4d p, sim
 }
 #endif
 
+// Per-row step coefficients of one column for a batch, and its loss sum.
+// P[r * stride] is the row's raw dot product (its prediction is
+// scale * P + intercept); coef[r * stride] is the multiplier of x_r in the
+// step (before dividing by the scale). `rows` of the batch's `bsz` rows.
+// The loss values are summed only when `with_loss_sum` (the stopping criterion
+// or a report needs them); passive-aggressive steps always need them. With
+// `loss_out`, they are written to loss_out[r * stride] instead (for the caller
+// to sum in row order: a team's members each take some of the rows). Inlined
+// into the loss dispatch (with_loss_isa), compiled for the trainer's
+// instruction set; a batch of four rows or more takes four at a time.
 template <class Loss>
 SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const ColumnState& c, double eta,
                                                       const double* P, double scale, double intercept,
@@ -205,7 +205,10 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
 // SGDTUNE_ALWAYS_INLINE. Out of line: the loss dispatch inlined into the
 // trainer made batch_size 1 blocks slower.
 template <class F>
-__attribute__((noinline)) bool with_loss_base(LossKind kind, double epsilon, F& f) {
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+bool with_loss_base(LossKind kind, double epsilon, F& f) {
     return with_loss(kind, epsilon, f);
 }
 #ifdef SGDTUNE_X86_DISPATCH
@@ -395,23 +398,25 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     std::vector<T> cs(tiled ? static_cast<std::size_t>(b * K) : 0);
     std::vector<const T*> xrows(tiled ? static_cast<std::size_t>(b) : 0);
     std::vector<unsigned char> skip(tiled ? static_cast<std::size_t>(b) : 0);
-    // More threads than blocks: this block's steps are shared by a team, the
-    // forward pass by rows and the update and L1 step by features (each row's
-    // and each feature's numbers are the same for any split). Only the matrix
-    // kernels are shared: a single row's step is too short to split.
+    // More threads than blocks: a one-column block's steps are shared by a
+    // team, the forward pass by rows and the update and L1 step by features
+    // (each row's and each feature's numbers are the same for any split).
+    // Only the matrix kernels are shared: a single row's step is too short to
+    // split. (train_jobs splits a wider block's columns over the threads
+    // first, down to one column a block.)
     // A member wants enough of a batch's work to outweigh handing it out: 100
     // features x 1 column, 20,000 rows in cache, two threads: batches of 64
     // rows ran no faster, 128 rows 1.12x, 256 rows 1.29x as fast as one thread.
     std::optional<Team> team;
     const std::int64_t team_size = std::min<std::int64_t>(
         {team_members, b / 4, b * d * K / detail::kTeamWorkPerMember});
-    if (tiled && team_size > 1) team.emplace(static_cast<int>(team_size));
+    if (tiled && K == 1 && team_size > 1) team.emplace(static_cast<int>(team_size));
     const int members = team ? team->size() : 1;
     // what the members hand back: per member and column, whether its
     // predictions were finite; the rows' loss values, where they are summed
     const bool row_losses = members > 1 && (loss_sum || any_pa);
     std::vector<unsigned char> team_finite(members > 1 ? static_cast<std::size_t>(members * K) : 0);
-    std::vector<double> L(row_losses ? static_cast<std::size_t>(b * K) : 0);
+    std::vector<double> row_loss(row_losses ? static_cast<std::size_t>(b * K) : 0);
     // features are split at whole cache lines of T
     const std::int64_t feature_grain = 64 / static_cast<std::int64_t>(sizeof(T));
     std::int64_t batch_no = 0;
@@ -567,7 +572,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                                         loss, c, etas[k], P.data() + lo * K + k, block.scale[k], block.intercept[k], K,
                                         targets.data() + lo, weights.data() + lo,
                                         any_pa ? sqnorms.data() + lo : nullptr, hi - lo, bsz, C.data() + lo * K + k,
-                                        unused, row_losses ? L.data() + lo * K + k : nullptr, loss_sum);
+                                        unused, row_losses ? row_loss.data() + lo * K + k : nullptr, loss_sum);
                                 });
                             }
                         };
@@ -596,7 +601,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     });
                 } else {  // the members' coefficients; their loss values summed here in row order
                     if (row_losses)
-                        for (std::int64_t r = 0; r < bsz; ++r) c.sumloss += L[r * K + k];
+                        for (std::int64_t r = 0; r < bsz; ++r) c.sumloss += row_loss[r * K + k];
                     for (int m = 0; m < members; ++m) finite = finite && team_finite[m * K + k] != 0;
                 }
                 const double eta = etas[k];
@@ -730,29 +735,14 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     if (members == 1) {
                         over(static_cast<const std::int64_t*>(nullptr), d);
                     } else {
-                        // each member its features: the fused pass, or column by column
+                        // each member its features
                         auto l1 = [&](int m) SGDTUNE_ALWAYS_INLINE {
                             std::int64_t lo, hi;
                             team_share(d, members, m, feature_grain, lo, hi);
-                            T* Zlo = block.averaging ? block.Z.data() + lo * K : nullptr;
-                            if (fused_l1) {
-                                if (block.averaging)
-                                    l1_step_block<T, true>(block.W.data() + lo * K, block.Q.data() + lo * K, Zlo,
-                                                           static_cast<const std::int64_t*>(nullptr), hi - lo, K,
-                                                           l1_lo, l1_hi, l1_s.data(), l1_inv_s.data(), l1_u.data(),
-                                                           l1_a.data(), l1_on.data(), l1_avg.data());
-                                else
-                                    l1_step_block<T, false>(block.W.data() + lo * K, block.Q.data() + lo * K,
-                                                            nullptr, static_cast<const std::int64_t*>(nullptr),
-                                                            hi - lo, K, l1_lo, l1_hi, l1_s.data(), l1_inv_s.data(),
-                                                            l1_u.data(), l1_a.data(), l1_on.data(), l1_avg.data());
-                                return;
-                            }
-                            for (std::int64_t k = 0; k < K; ++k)
-                                if (l1_on[k] != 0.0)
-                                    l1_step(block.W.data() + lo * K, block.Q.data() + lo * K,
-                                            l1_avg[k] != 0.0 ? Zlo : nullptr, K, k, l1_s[k], l1_u[k], l1_a[k],
-                                            static_cast<const std::int64_t*>(nullptr), hi - lo, avx2_body);
+                            if (l1_on[0] != 0.0)
+                                l1_step(block.W.data() + lo, block.Q.data() + lo,
+                                        l1_avg[0] != 0.0 ? block.Z.data() + lo : nullptr, 1, 0, l1_s[0], l1_u[0],
+                                        l1_a[0], static_cast<const std::int64_t*>(nullptr), hi - lo, avx2_body);
                         };
                         team->run(l1, avx2_body);
                     }
