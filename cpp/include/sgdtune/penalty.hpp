@@ -83,16 +83,17 @@ inline void l1_weight_scalar(T* W, T* Q, T* Z, std::int64_t q, double s, double 
 
 #if defined(SGDTUNE_HAVE_VECTORS)
 namespace detail {
-// l1_weight's step for four weights w[0..4) (with their Q and Z entries),
-// under per-lane parameters; `take` and `tz` select the lanes whose weight
-// (and averaged store) change, unless every lane does (!Masked: the new
-// values are stored as they are, with no round trip through double).
+// l1_weight's step for four weights old_w (in a register) with their Q
+// entries at q_p and averaged store z, under per-lane parameters: returns
+// the new weights and updates z; `take` and `tz` select the lanes whose
+// weight (and averaged store) change, unless every lane does (!Masked: the
+// new values are taken as they are, with no round trip through double).
 template <class T, bool Averaging, bool Masked = true>
-SGDTUNE_ALWAYS_INLINE inline void l1_four(T* w_p, T* q_p, T* z_p, simd::v4d vs, simd::v4d vinv, simd::v4d vu,
-                                          simd::v4d va, simd::v4l take, simd::v4l tz) {
+SGDTUNE_ALWAYS_INLINE inline simd::v4<T> l1_four_values(simd::v4<T> old_w, T* q_p, simd::v4<T>& z, simd::v4d vs,
+                                                        simd::v4d vinv, simd::v4d vu, simd::v4d va, simd::v4l take,
+                                                        simd::v4l tz) {
     using simd::v4d;
     const v4d zero = simd::splat(0.0);
-    const simd::v4<T> old_w = simd::load(w_p);
     const v4d v = simd::widen<T>(old_w);
     const v4d w = vs * v;
     const v4d qv = simd::widen<T>(simd::load(q_p));
@@ -104,17 +105,27 @@ SGDTUNE_ALWAYS_INLINE inline void l1_four(T* w_p, T* q_p, T* z_p, simd::v4d vs, 
     const simd::v4<T> nv = simd::narrow<T>(nw * vinv);
     simd::store(q_p, simd::narrow<T>(qv + (nw - w)));
     if constexpr (Averaging) {
-        const simd::v4<T> old_z = simd::load(z_p);
-        const simd::v4<T> nz = old_z - simd::narrow<T>(va * (simd::widen<T>(nv) - v));
+        const simd::v4<T> nz = z - simd::narrow<T>(va * (simd::widen<T>(nv) - v));
         if constexpr (Masked)
-            simd::store(z_p, simd::select<T>(tz, nz, old_z));
+            z = simd::select<T>(tz, nz, z);
         else
-            simd::store(z_p, nz);
+            z = nz;
     }
     if constexpr (Masked)
-        simd::store(w_p, simd::select<T>(take, nv, old_w));
+        return simd::select<T>(take, nv, old_w);
     else
-        simd::store(w_p, nv);
+        return nv;
+}
+
+// The same for four weights in memory at w_p (and z_p).
+template <class T, bool Averaging, bool Masked = true>
+SGDTUNE_ALWAYS_INLINE inline void l1_four(T* w_p, T* q_p, T* z_p, simd::v4d vs, simd::v4d vinv, simd::v4d vu,
+                                          simd::v4d va, simd::v4l take, simd::v4l tz) {
+    simd::v4<T> z{};
+    if constexpr (Averaging) z = simd::load(z_p);
+    const simd::v4<T> nw = l1_four_values<T, Averaging, Masked>(simd::load(w_p), q_p, z, vs, vinv, vu, va, take, tz);
+    if constexpr (Averaging) simd::store(z_p, z);
+    simd::store(w_p, nw);
 }
 }  // namespace detail
 #endif

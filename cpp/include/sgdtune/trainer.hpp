@@ -261,6 +261,38 @@ SGDTUNE_ALWAYS_INLINE inline void column_sums(const double* C, std::int64_t rows
     }
 }
 
+#if defined(SGDTUNE_HAVE_VECTORS)
+// row_add of a dense row x into a one-column block (W[j] += c x[j], and with
+// UpdZ, Z[j] -= a_upd (c x[j])) and then its L1 step (l1_step, with the
+// averaged store when L1Z), in one pass over the weights: four features at a
+// time updated and clipped in registers with the arithmetic of the two
+// passes, so the numbers are theirs. AVX2 code only (see isa.hpp).
+template <class T, bool UpdZ, bool L1Z>
+SGDTUNE_ALWAYS_INLINE inline void row_add_l1_one(const T* x, std::int64_t d, T* W, T* Q, T* Z, T c, T a_upd,
+                                                 double s, double u, double a) {
+    const double inv_s = 1.0 / s;
+    const simd::v4d vs = simd::splat(s), vinv = simd::splat(inv_s), vu = simd::splat(u), va = simd::splat(a);
+    const simd::v4l all = {-1, -1, -1, -1};
+    const simd::v4<T> vc = simd::splat(c), vau = simd::splat(a_upd);
+    std::int64_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+        const simd::v4<T> delta = vc * simd::load(x + j);
+        simd::v4<T> z{};
+        if constexpr (UpdZ) z = simd::load(Z + j) - vau * delta;
+        const simd::v4<T> nw =
+            l1_four_values<T, L1Z, false>(simd::load(W + j) + delta, Q + j, z, vs, vinv, vu, va, all, all);
+        if constexpr (UpdZ) simd::store(Z + j, z);
+        simd::store(W + j, nw);
+    }
+    for (; j < d; ++j) {
+        const T delta = c * x[j];
+        W[j] += delta;
+        if constexpr (UpdZ) Z[j] -= a_upd * delta;
+        l1_weight<T, L1Z>(W, Q, Z, j, s, inv_s, u, a);
+    }
+}
+#endif
+
 }  // namespace detail
 
 // What a job keeps between calls when it is resumable (successive halving
@@ -582,7 +614,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             }
 
             // Per-column coefficients, rates and the L2 shrink.
-            bool any_update = false, renormalised = false;
+            bool any_update = false, renormalised = false, fuse_update = false;
             for (std::int64_t k = 0; k < K; ++k) {
                 ColumnState& c = cols[k];
                 if (!c.active) {
@@ -654,6 +686,18 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         team->run(update, avx2_body);
                 }
             } else {
+                // A dense row into a one-column block with an L1 term (AVX2)
+                // takes its update with the column's L1 step below, in one
+                // pass, unless the column's average starts at this step
+                // (which zeroes its store in between).
+#if defined(SGDTUNE_HAVE_VECTORS)
+                if constexpr (dense) {
+                    const ColumnState& c0 = cols[0];
+                    fuse_update = K == 1 && bsz == 1 && avx2_body && c0.active && has_l1(c0.spec.penalty) &&
+                                  !(block.averaging && c0.averaging_at(c0.t) &&
+                                    c0.t - static_cast<double>(c0.spec.average) + 1.0 <= 1.0);
+                }
+#endif
                 // row by row, in one loop (the tiled path's two loops, shared
                 // here, made a 3-class sparse fit 3-5% slower)
                 for (std::int64_t r = 0; r < bsz; ++r) {
@@ -662,7 +706,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         cscaled[k] = static_cast<T>(C[r * K + k] / block.scale[k]);
                         nonzero = nonzero || cscaled[k] != T(0);
                     }
-                    if (nonzero)
+                    if (!nonzero)
+                        fuse_update = false;  // no update: the L1 step alone
+                    else if (!fuse_update)
                         row_add(X, rows[r], block.W.data(), K, cscaled.data(), avg_now ? block.Z.data() : nullptr,
                                 ascaled.data(), avx2_body);
                 }
@@ -703,6 +749,21 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         l1_avg[k] = avg_col ? 1.0 : 0.0;
                         any_l1_step = true;
                     } else if constexpr (std::is_same_v<Data, DenseView<T>>) {
+#if defined(SGDTUNE_HAVE_VECTORS)
+                        if (fuse_update) {  // the update and this step together
+                            auto fused = [&](auto upd_z, auto l1_z) SGDTUNE_ALWAYS_INLINE {
+                                detail::row_add_l1_one<T, decltype(upd_z)::value, decltype(l1_z)::value>(
+                                    X.row(rows[0]), d, block.W.data(), block.Q.data(), block.Z.data(), cscaled[0],
+                                    ascaled[0], s, u, a);
+                            };
+                            if (avg_now && avg_col)
+                                fused(std::true_type{}, std::true_type{});
+                            else if (avg_now)
+                                fused(std::true_type{}, std::false_type{});
+                            else
+                                fused(std::false_type{}, std::false_type{});
+                        } else
+#endif
                         // one column at a time (contiguous when K == 1)
                         l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
                                 static_cast<const std::int64_t*>(nullptr), d, avx2_body);
