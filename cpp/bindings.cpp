@@ -202,6 +202,7 @@ py::list run(const Data& X, std::vector<PyJob>& pyjobs, int n_threads, const py:
     auto last_report = std::chrono::steady_clock::now();
     stop.poll = [&stop, &progress, &last_report] {
         py::gil_scoped_acquire gil;
+        if (PyErr_Occurred()) return true;  // (an earlier poll's: kept as it is)
         if (PyErr_CheckSignals() != 0) return true;
         const auto now = std::chrono::steady_clock::now();
         if (!progress.is_none() && now - last_report >= std::chrono::milliseconds(200)) {
@@ -621,6 +622,6 @@ PYBIND11_MODULE(_core, m) {
         "force_baseline_isa", [](bool force) { force_baseline_isa().store(force); }, py::arg("force"),
         "Run the trainer with the baseline instruction set even where AVX2 is present (tests).");
     m.def(
-        "teams_started", [] { return teams_started().load(); },
-        "How many blocks were trained by teams of threads in this process (tests).");
+        "team_helpers_started", [] { return team_helpers_started().load(); },
+        "How many helper threads of teams sharing a block's steps were started in this process (tests).");
 }

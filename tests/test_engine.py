@@ -133,9 +133,9 @@ def test_threads_share_one_models_batches_without_changing_it(dtype, params):
     kw = {"batch_size": 256, "max_iter": 4, "tol": None, "random_state": 0, **params}
     base = SGDClassifier(n_jobs=1, **kw).fit(X, y, sample_weight=sw)
     for n_jobs in (2, 3):
-        before = _core.teams_started()
+        before = _core.team_helpers_started()
         got = SGDClassifier(n_jobs=n_jobs, **kw).fit(X, y, sample_weight=sw)
-        assert _core.teams_started() > before  # the shared path ran
+        assert _core.team_helpers_started() > before  # the shared path ran
         _assert_same_model(got, base)
 
 
@@ -145,19 +145,33 @@ def test_threads_left_over_join_the_blocks_of_a_search():
     X, y = make_classification(n_samples=1500, n_features=120, random_state=1)
     folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
     ests = [SGDClassifier(batch_size=300, max_iter=3, tol=None, random_state=0, average=5)]
-    before = _core.teams_started()
+    before = _core.team_helpers_started()
     fitted = fit_folds(ests, X, y, folds, n_jobs=4)
-    assert _core.teams_started() > before
+    assert _core.team_helpers_started() > before
     for (train, _), got in zip(folds, fitted[0], strict=True):
         _assert_same_model(got, clone(ests[0]).fit(X[train], y[train]))
+
+
+def test_spare_threads_go_to_one_column_blocks():
+    # Five L1 one-vs-rest columns on four threads: the planner keeps L1
+    # columns in fours, so the blocks are of four columns and of one; the two
+    # spare threads join the one-column block. Same model as one thread.
+    X, y = make_classification(n_samples=1200, n_features=100, n_informative=10, n_classes=5,
+                               random_state=0)
+    kw = {"batch_size": 256, "penalty": "l1", "max_iter": 3, "tol": None, "random_state": 0}
+    base = SGDClassifier(n_jobs=1, **kw).fit(X, y)
+    before = _core.team_helpers_started()
+    got = SGDClassifier(n_jobs=4, **kw).fit(X, y)
+    assert _core.team_helpers_started() == before + 2  # one team of three
+    _assert_same_model(got, base)
 
 
 def test_small_batches_are_not_shared():
     # A batch too small to share (64 rows x 100 features) trains on one thread.
     X, y = make_classification(n_samples=600, n_features=100, random_state=0)
-    before = _core.teams_started()
+    before = _core.team_helpers_started()
     SGDClassifier(batch_size=64, max_iter=2, tol=None, n_jobs=2).fit(X, y)
-    assert _core.teams_started() == before
+    assert _core.team_helpers_started() == before
 
 
 def test_bad_arguments():

@@ -110,9 +110,9 @@ def test_refit_runs_on_the_searchs_threads_and_equals_a_plain_fit():
     X, y = make_classification(n_samples=2000, n_features=100, random_state=0)
     est = SGDClassifier(batch_size=256, max_iter=3, tol=None, random_state=0)
     search = GridSearchCV(est, {"alpha": [1e-4, 1e-3]}, cv=2, n_jobs=2)
-    before = _core.teams_started()
+    before = _core.team_helpers_started()
     search.fit(X, y)
-    assert _core.teams_started() > before
+    assert _core.team_helpers_started() > before
     assert search.best_estimator_.n_jobs is None
     plain = SGDClassifier(**search.best_estimator_.get_params()).fit(X, y)
     assert_array_equal(search.best_estimator_.coef_, plain.coef_)

@@ -69,8 +69,9 @@ _fit_threads = threading.local()
 @contextlib.contextmanager
 def _fits_use_threads(n_jobs):
     """Fits run in this block (on this Python thread) use at least ``n_jobs``
-    threads: a search refits its best model with its own ``n_jobs``, which
-    changes no result (a model is the same for any thread count)."""
+    threads (the innermost such block's), or their own ``n_jobs`` if more: a
+    search refits its best model with its own ``n_jobs``, which changes no
+    result (a model is the same for any thread count)."""
     before = getattr(_fit_threads, "n", 1)
     _fit_threads.n = _effective_n_jobs(n_jobs)
     try:

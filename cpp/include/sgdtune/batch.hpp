@@ -307,7 +307,9 @@ inline void batch_dot(const DenseView<T>& X, const LastRows<T>& last, const RowI
 
 // WT[k, :] += cs[r, k] x_{rows[r]} for r < m in order, rows with skip[r] left
 // out (and with ZT, ZT[k, :] -= a[k] (cs[r, k] x_{rows[r]})): row_add's numbers,
-// row by row, for the features j0 <= j < j1 (j0 a multiple of eight). `x`
+// row by row, for the features j0 <= j < j1 (j0 a multiple of eight, j1 one
+// too or d: the last vector of a range stops at j1, and so writes no feature
+// of another caller's range, nor reads one it may be writing). `x`
 // holds the rows' pointers (as batch_dot left them). Each feature's numbers
 // are the same for any range that holds it.
 template <class T>

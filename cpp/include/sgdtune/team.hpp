@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,8 +23,8 @@
 
 namespace sgdtune {
 
-// How many teams with helpers were started in this process (for tests).
-inline std::atomic<std::int64_t>& teams_started() {
+// How many team helper threads were started in this process (for tests).
+inline std::atomic<std::int64_t>& team_helpers_started() {
     static std::atomic<std::int64_t> count{0};
     return count;
 }
@@ -32,7 +33,7 @@ class Team {
 public:
     // A team of `members` threads in all: members - 1 helpers are started.
     explicit Team(int members) {
-        if (members > 1) teams_started().fetch_add(1, std::memory_order_relaxed);
+        if (members > 1) team_helpers_started().fetch_add(members - 1, std::memory_order_relaxed);
         helpers_.reserve(static_cast<std::size_t>(members > 1 ? members - 1 : 0));
         try {
             for (int m = 1; m < members; ++m) helpers_.emplace_back([this, m] { serve(m); });
@@ -47,7 +48,8 @@ public:
 
     int size() const { return static_cast<int>(helpers_.size()) + 1; }
 
-    // f(m) on every member; f must not throw. `wide`: f's body is compiled
+    // f(m) on every member; an exception f throws (the first, if several)
+    // is raised here once every member is done. `wide`: f's body is compiled
     // for AVX2 (it must then be SGDTUNE_ALWAYS_INLINE, so that it is inlined
     // into the AVX2 trampoline below; a lambda does not take the instruction
     // set of the function it is written in).
@@ -67,8 +69,13 @@ public:
         ctx_ = &f;
         pending_.store(static_cast<int>(helpers_.size()), std::memory_order_relaxed);
         publish();
-        task(&f, 0);
+        guarded(task, &f, 0);
         for (std::uint32_t spins = 0; pending_.load(std::memory_order_acquire) != 0;) pause(spins);
+        if (error_) {
+            std::exception_ptr e = error_;
+            error_ = nullptr;
+            std::rethrow_exception(e);
+        }
     }
 
 private:
@@ -116,6 +123,16 @@ private:
         helpers_.clear();
     }
 
+    // task(ctx, m), its exception kept for run() (the first one)
+    void guarded(void (*task)(void*, int), void* ctx, int m) {
+        try {
+            task(ctx, m);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!error_) error_ = std::current_exception();
+        }
+    }
+
     void serve(int m) {
         std::uint64_t seen = 0;
         for (;;) {
@@ -135,7 +152,7 @@ private:
             }
             seen = g;
             if (quit_.load(std::memory_order_relaxed)) return;
-            task_(ctx_, m);
+            guarded(task_, ctx_, m);
             pending_.fetch_sub(1, std::memory_order_acq_rel);
         }
     }
@@ -150,6 +167,7 @@ private:
     alignas(64) std::atomic<int> pending_{0};
     std::mutex mutex_;
     std::condition_variable wake_;
+    std::exception_ptr error_;  // guarded by mutex_ while a run is on
 };
 
 // Member m's share [lo, hi) of n items split over `parts` members, with

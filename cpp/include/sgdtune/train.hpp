@@ -106,10 +106,17 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vecto
         }
     }
     // Fewer chunks than threads (one model, say): the threads left over join
-    // the chunks' teams, which share the steps of dense mini-batches.
-    const auto m = static_cast<std::int64_t>(chunks.size());
-    if (m > 0 && m < n)
-        for (std::int64_t i = 0; i < m; ++i) chunks[i].members = static_cast<int>(n / m + (i < n % m ? 1 : 0));
+    // the one-column chunks as teams, which share the steps of dense
+    // mini-batches (wider chunks have had their columns split already, except
+    // L1 columns kept in fours).
+    std::vector<std::size_t> single;
+    for (std::size_t i = 0; i < chunks.size(); ++i)
+        if (chunks[i].cols.size() == 1) single.push_back(i);
+    const auto spare = n - static_cast<std::int64_t>(chunks.size());
+    const auto s = static_cast<std::int64_t>(single.size());
+    if (spare > 0 && s > 0)
+        for (std::int64_t i = 0; i < s; ++i)
+            chunks[single[i]].members = static_cast<int>(1 + spare / s + (i < spare % s ? 1 : 0));
     return chunks;
 }
 

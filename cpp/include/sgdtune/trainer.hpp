@@ -22,6 +22,7 @@
 #include <limits>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <type_traits>
 #include <vector>
 
@@ -431,25 +432,31 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     std::vector<const T*> xrows(tiled ? static_cast<std::size_t>(b) : 0);
     std::vector<unsigned char> skip(tiled ? static_cast<std::size_t>(b) : 0);
     // More threads than blocks: a one-column block's steps are shared by a
-    // team, the forward pass by rows and the update and L1 step by features
-    // (each row's and each feature's numbers are the same for any split).
-    // Only the matrix kernels are shared: a single row's step is too short to
-    // split. (train_jobs splits a wider block's columns over the threads
-    // first, down to one column a block.)
+    // team, the forward pass and step coefficients by rows and the update
+    // and L1 step by features (each row's and each feature's numbers are the
+    // same for any split). Only mini-batches of dense rows are shared: a
+    // single row's step is too short to split. (train_jobs gives spare
+    // threads to one-column blocks only.)
     // A member wants enough of a batch's work to outweigh handing it out: 100
     // features x 1 column, 20,000 rows in cache, two threads: batches of 64
     // rows ran no faster, 128 rows 1.12x, 256 rows 1.29x as fast as one thread.
     std::optional<Team> team;
     const std::int64_t team_size = std::min<std::int64_t>(
         {team_members, b / 4, b * d * K / detail::kTeamWorkPerMember});
-    if (tiled && K == 1 && team_size > 1) team.emplace(static_cast<int>(team_size));
+    if (tiled && K == 1 && team_size > 1) {
+        try {
+            team.emplace(static_cast<int>(team_size));
+        } catch (const std::system_error&) {  // no thread to spare: the same numbers on one
+            team.reset();
+        }
+    }
     const int members = team ? team->size() : 1;
     // what the members hand back: per member and column, whether its
     // predictions were finite; the rows' loss values, where they are summed
     const bool row_losses = members > 1 && (loss_sum || any_pa);
     std::vector<unsigned char> team_finite(members > 1 ? static_cast<std::size_t>(members * K) : 0);
     std::vector<double> row_loss(row_losses ? static_cast<std::size_t>(b * K) : 0);
-    // features are split at whole cache lines of T
+    // features are split at multiples of 64 bytes of T from the row's start
     const std::int64_t feature_grain = 64 / static_cast<std::int64_t>(sizeof(T));
     std::int64_t batch_no = 0;
     // Look at the clock every batch of 64 rows or more, else every 64 batches,
