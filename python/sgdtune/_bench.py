@@ -7,7 +7,8 @@ it measures, as medians of repeated runs:
    than the caches) and NumPy's float32 and float64 matrix products, on one
    thread and on all of them;
 2. **kernels against those limits** (the roofline): one epoch of one model at
-   ``batch_size=1`` (float64) and ``batch_size=256`` (float32), and of a
+   ``batch_size=1`` (float64) and ``batch_size=256`` (float32; also on
+   ``n_jobs`` threads sharing its batches), and of a
    24-column block (the engine's unit: 24 configurations trained over one
    stream of mini-batches) at ``batch_size=1`` and ``64``, float32 and float64.
    Each kernel does ``4 * n * d * K`` floating-point operations an epoch (a
