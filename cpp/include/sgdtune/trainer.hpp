@@ -65,6 +65,9 @@ struct ColumnState {
     bool averaging_at(double t_now) const {
         return spec.average > 0 && static_cast<double>(spec.average) <= t_now;
     }
+    // The averaging step number of update t_now (Block::average_step's m;
+    // the average starts over at m <= 1).
+    double average_step_at(double t_now) const { return t_now - static_cast<double>(spec.average) + 1.0; }
 };
 
 constexpr double kMaxDloss = 1e12;
@@ -701,8 +704,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 if constexpr (dense) {
                     const ColumnState& c0 = cols[0];
                     fuse_update = K == 1 && bsz == 1 && avx2_body && c0.active && has_l1(c0.spec.penalty) &&
-                                  !(block.averaging && c0.averaging_at(c0.t) &&
-                                    c0.t - static_cast<double>(c0.spec.average) + 1.0 <= 1.0);
+                                  !(block.averaging && c0.averaging_at(c0.t) && c0.average_step_at(c0.t) <= 1.0);
                 }
 #endif
                 // row by row, in one loop (the tiled path's two loops, shared
@@ -742,7 +744,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 if (!c.active) continue;
                 if (opt.fit_intercept) block.intercept[k] += isum[k] * opt.intercept_decay;
                 const bool avg_col = block.averaging && c.averaging_at(c.t);
-                if (avg_col) block.average_step(k, c.t - static_cast<double>(c.spec.average) + 1.0);
+                if (avg_col) block.average_step(k, c.average_step_at(c.t));
                 if (has_l1(c.spec.penalty)) {
                     block.u[k] += c.l1_ratio * etas[k] * c.spec.alpha;
                     T* Zk = avg_col ? block.Z.data() : nullptr;
