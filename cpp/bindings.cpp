@@ -619,8 +619,17 @@ PYBIND11_MODULE(_core, m) {
     m.def("optimal_t0", &optimal_t0, py::arg("loss"), py::arg("epsilon"), py::arg("alpha"));
     m.def("isa", &isa_in_use, "The instruction set the trainer runs with on this CPU.");
     m.def(
-        "force_baseline_isa", [](bool force) { force_baseline_isa().store(force); }, py::arg("force"),
-        "Run the trainer with the baseline instruction set even where AVX2 is present (tests).");
+        "limit_isa",
+        [](const std::string& level) {
+            for (Isa isa : {Isa::baseline, Isa::avx2, Isa::avx512})
+                if (level == isa_name(isa)) {
+                    isa_limit().store(static_cast<int>(isa));
+                    return;
+                }
+            throw py::value_error("level must be 'baseline', 'avx2' or 'avx512', got '" + level + "'");
+        },
+        py::arg("level"),
+        "Run the kernels with at most this instruction set ('baseline', 'avx2' or 'avx512'; tests).");
     m.def(
         "team_helpers_started", [] { return team_helpers_started().load(); },
         "How many helper threads of teams sharing a block's steps were started in this process (tests).");

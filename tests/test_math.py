@@ -287,34 +287,51 @@ def test_csr_with_duplicate_entries_trains_like_its_canonical_form(batch_size, p
     assert_allclose(a.coef_, b.coef_, rtol=1e-9, atol=1e-12)
 
 
+def _isa_levels():
+    # the levels this CPU can run, lowest first
+    levels = ["baseline", "avx2", "avx512"]
+    return levels[: levels.index(_core.isa()) + 1]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("n_classes", [2, 3, 15])
 def test_instruction_sets_give_identical_models(dtype, sparse, n_classes):
-    # The trainer runs an AVX2 build where the CPU has it; every sum's order is
-    # fixed, so the baseline build must give the same bits. (Two classes: a
-    # one-column block, whose AVX2 update and L1 step at batch_size 1 go in
-    # one pass; three: a block of three.)
+    # The kernels run the best build the CPU has (AVX2, and AVX-512 for the
+    # mini-batch kernels); every sum's order is fixed, so each lower build must
+    # give the same bits. Two classes: a one-column block, whose AVX2 update
+    # and L1 step at batch_size 1 go in one pass; 15: a block whose columns go
+    # through every tile width of the mini-batch kernels (8, 4, 2 and 1).
+    # 37 features: whole 512-bit vectors and a partial rest; batches of 9
+    # rows: tiles of four rows and a single one.
     rng = np.random.default_rng(5)
     X = (rng.normal(size=(400, 37)) * (rng.uniform(size=(400, 37)) < 0.5)).astype(dtype)
     y = rng.integers(0, n_classes, size=400)
     if sparse:
         X = sp.csr_matrix(X)
-    kw = {"penalty": "elasticnet", "average": 5, "max_iter": 4, "tol": None,
-          "random_state": 0, "loss": "log_loss"}
-    models = []
-    for force in (False, True):
-        _core.force_baseline_isa(force)
+    kw = {"penalty": "elasticnet", "max_iter": 4, "tol": None, "random_state": 0, "loss": "log_loss"}
+    runs = [(1, 5), (9, False), (9, 5)]  # (batch_size, average)
+    models = {}
+    for level in _isa_levels():
+        _core.limit_isa(level)
         try:
-            models.append([SGDClassifier(batch_size=b, **kw).fit(X, y) for b in (1, 9)])
+            models[level] = [SGDClassifier(batch_size=b, average=avg, **kw).fit(X, y) for b, avg in runs]
         finally:
-            _core.force_baseline_isa(False)
-    for auto, base in zip(*models, strict=True):
-        assert_array_equal(auto.coef_, base.coef_)
-        assert_array_equal(auto.intercept_, base.intercept_)
+            _core.limit_isa("avx512")
+    assert _core.isa() == _isa_levels()[-1]
+    best = models.pop(_core.isa())
+    for level, ms in models.items():
+        for auto, low in zip(best, ms, strict=True):
+            assert_array_equal(auto.coef_, low.coef_, err_msg=level)
+            assert_array_equal(auto.intercept_, low.intercept_, err_msg=level)
 
 
-@pytest.mark.parametrize("d", [1, 2, 3, 7, 8, 9, 17])
+def test_limit_isa_rejects_an_unknown_level():
+    with pytest.raises(ValueError, match="level must be"):
+        _core.limit_isa("sse9")
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7, 8, 9, 16, 17, 33])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_minibatch_kernels_read_nothing_past_the_data(d, dtype):
     # The dense mini-batch kernels read rows in groups of eight features; here

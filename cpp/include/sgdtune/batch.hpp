@@ -31,20 +31,58 @@ namespace sgdtune {
 // kernels read whole groups of eight; the update never writes the padding).
 constexpr std::int64_t padded(std::int64_t d) { return (d + 7) / 8 * 8; }
 
+#if defined(SGDTUNE_HAVE_VECTORS)
+namespace detail {
+// The 4 x 4 matrix of rows r[0..4) transposed (c[i] holds element i of each row).
+template <class V>
+SGDTUNE_ALWAYS_INLINE inline void transpose4(const V* r, V* c) {
+    const V t0 = __builtin_shufflevector(r[0], r[1], 0, 4, 2, 6), t1 = __builtin_shufflevector(r[0], r[1], 1, 5, 3, 7);
+    const V t2 = __builtin_shufflevector(r[2], r[3], 0, 4, 2, 6), t3 = __builtin_shufflevector(r[2], r[3], 1, 5, 3, 7);
+    c[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+    c[1] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    c[2] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    c[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+}
+}  // namespace detail
+#endif
+
 // W (d x K) into WT (K rows of padded(d)), or back when `back`; features
-// j0 <= j < j1 only, when given.
+// j0 <= j < j1 only, when given. Blocks of four features by four columns go
+// through registers (a transpose one element at a time, with a store per
+// element to a row of its own, took about a tenth of a 12-column block's
+// batch_size 64 step); the edges one by one.
 template <class T>
 inline void transpose_weights(T* W, T* WT, std::int64_t d, std::int64_t K, bool back, std::int64_t j0 = 0,
                               std::int64_t j1 = -1) {
     const std::int64_t dp = padded(d);
     if (j1 < 0) j1 = d;
-    for (std::int64_t j = j0; j < j1; ++j)
-        for (std::int64_t k = 0; k < K; ++k) {
-            if (back)
-                W[j * K + k] = WT[k * dp + j];
-            else
-                WT[k * dp + j] = W[j * K + k];
+    std::int64_t j4 = j0, k4 = 0;
+#if defined(SGDTUNE_HAVE_VECTORS)
+    using V = simd::v4<T>;
+    j4 = j0 + (j1 - j0) / 4 * 4;
+    k4 = K / 4 * 4;
+    for (std::int64_t j = j0; j < j4; j += 4)
+        for (std::int64_t k = 0; k < k4; k += 4) {
+            V r[4], c[4];
+            if (back) {  // rows: WT's columns k..k+3 at features j..j+3
+                for (int i = 0; i < 4; ++i) r[i] = simd::load(WT + (k + i) * dp + j);
+                detail::transpose4(r, c);
+                for (int i = 0; i < 4; ++i) simd::store(W + (j + i) * K + k, c[i]);
+            } else {
+                for (int i = 0; i < 4; ++i) r[i] = simd::load(W + (j + i) * K + k);
+                detail::transpose4(r, c);
+                for (int i = 0; i < 4; ++i) simd::store(WT + (k + i) * dp + j, c[i]);
+            }
         }
+#endif
+    auto one = [&](std::int64_t j, std::int64_t k) {
+        if (back)
+            W[j * K + k] = WT[k * dp + j];
+        else
+            WT[k * dp + j] = W[j * K + k];
+    };
+    for (std::int64_t j = j0; j < j1; ++j)
+        for (std::int64_t k = j < j4 ? k4 : 0; k < K; ++k) one(j, k);
 }
 
 #if defined(SGDTUNE_HAVE_VECTORS)
@@ -61,19 +99,36 @@ constexpr int L = 32 / static_cast<int>(sizeof(T));
 template <class T>
 constexpr int NV = 8 / L<T>;
 
-template <class T>
-SGDTUNE_ALWAYS_INLINE inline vec<T> vload(const T* p) {
-    vec<T> v;
+// A vector V (of any size) loaded from p, and one of x in every lane.
+template <class V, class T>
+SGDTUNE_ALWAYS_INLINE inline V vload(const T* p) {
+    V v;
     std::memcpy(&v, p, sizeof(v));
     return v;
 }
-
 template <class T>
-SGDTUNE_ALWAYS_INLINE inline vec<T> vsplat(T x) {
-    if constexpr (sizeof(T) == 8)
-        return v4d{x, x, x, x};
-    else
-        return v8f{x, x, x, x, x, x, x, x};
+SGDTUNE_ALWAYS_INLINE inline vec<T> vload(const T* p) {
+    return vload<vec<T>, T>(p);
+}
+
+// (512 bits: lane 0 shuffled into every lane, the indices written out, is one
+// broadcast; GCC 12 builds one from a loop over its lanes, a list of them, or
+// indices from a parameter pack, with one masked broadcast per lane)
+template <class V, class T>
+SGDTUNE_ALWAYS_INLINE inline V vsplat(T x) {
+    constexpr std::size_t n = sizeof(V) / sizeof(T);
+    static_assert(n == 4 || n == 8 || n == 16);
+    if constexpr (n == 4) {
+        return V{x, x, x, x};
+    } else if constexpr (n == 8 && sizeof(V) == 32) {
+        return V{x, x, x, x, x, x, x, x};
+    } else {
+        const V first = {x};
+        if constexpr (n == 8)
+            return __builtin_shufflevector(first, first, 0, 0, 0, 0, 0, 0, 0, 0);
+        else
+            return __builtin_shufflevector(first, first, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
 }
 
 // The eight lanes of a dot product combined as ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)),
@@ -92,125 +147,7 @@ SGDTUNE_ALWAYS_INLINE inline double combine8(const v8f* l) {
     return static_cast<double>(b[0] + b[2]);
 }
 
-// P[r * ldp + c] = x[r] . w_c for R rows and C columns (w_c at WT + c * dp),
-// over whole groups of eight features up to padded(d): the padding of WT is
-// zero and what x[r] holds there is finite, so its products are zeros, and a
-// lane's sum, which starts at +0 and so is never -0, is left as it is by them.
-template <class T, int R, int C>
-SGDTUNE_ALWAYS_INLINE inline void dot_tile(const T* const* xr, const T* WT, std::int64_t d, double* P,
-                                           std::int64_t ldp) {
-    constexpr int N = NV<T>;
-    const std::int64_t dp = padded(d);
-    vec<T> acc[R][C][N];
-    for (int r = 0; r < R; ++r)
-        for (int c = 0; c < C; ++c)
-            for (int h = 0; h < N; ++h) acc[r][c][h] = vec<T>{};
-    const T* x[R];
-    for (int r = 0; r < R; ++r) x[r] = xr[r];
-    for (std::int64_t j = 0; j < dp; j += 8) {
-        vec<T> w[C][N];
-        for (int c = 0; c < C; ++c)
-            for (int h = 0; h < N; ++h) w[c][h] = vload(WT + c * dp + j + h * L<T>);
-        for (int r = 0; r < R; ++r)
-            for (int h = 0; h < N; ++h) {
-                const vec<T> xv = vload(x[r] + j + h * L<T>);
-                for (int c = 0; c < C; ++c) acc[r][c][h] = acc[r][c][h] + xv * w[c][h];
-            }
-    }
-    for (int r = 0; r < R; ++r)
-        for (int c = 0; c < C; ++c) P[r * ldp + c] = combine8(acc[r][c]);
-}
-
-// All rows and columns k0..k1 in tiles of R x C, then the edges in smaller ones.
-template <class T, int R, int C>
-SGDTUNE_ALWAYS_INLINE inline void dot_tiles(const T* const* x, std::int64_t rows, const T* WT, std::int64_t K,
-                                            std::int64_t k0, std::int64_t k1, std::int64_t d, double* P) {
-    // rows outside: a tile's rows stay in the first-level cache while the
-    // columns (the whole WT, a few tens of kilobytes) go past them
-    const std::int64_t kC = k0 + (k1 - k0) / C * C;
-    auto row_tile = [&](auto rows_in_tile, std::int64_t r) SGDTUNE_ALWAYS_INLINE {
-        constexpr int RT = decltype(rows_in_tile)::value;
-        for (std::int64_t k = k0; k < kC; k += C)
-            dot_tile<T, RT, C>(x + r, WT + k * padded(d), d, P + r * K + k, K);
-    };
-    std::int64_t r = 0;
-    for (; r + R <= rows; r += R) row_tile(std::integral_constant<int, R>{}, r);
-    for (; r < rows; ++r) row_tile(std::integral_constant<int, 1>{}, r);
-    if constexpr (C > 1) {
-        if (kC < k1) dot_tiles<T, R, C / 2>(x, rows, WT, K, kC, k1, d, P);
-    }
-}
-
-// WT[k, :] += cs[r, k] x_r for r < rows in order (and ZT[k, :] -= a[k] (cs[r, k] x_r)),
-// for C columns (rows of padded(d)), rows with skip[r] left out, over the
-// features j0 <= j < j1 (whole vectors from j0; j1 <= d). A weight vector's updates
-// are a chain (each add waits for the one before), so a pass keeps JC vectors
-// of features of each column in registers and runs C x JC chains side by
-// side: one column alone would wait on its adds. The padding of WT and ZT is
-// not written: it stays zero.
-template <class T, int C, int JC, bool Averaging>
-SGDTUNE_ALWAYS_INLINE inline void add_tile(const T* const* x, std::int64_t rows, const unsigned char* skip, T* WT,
-                                           T* ZT, std::int64_t j0, std::int64_t j1, std::int64_t d, const T* cs,
-                                           std::int64_t K, const T* a) {
-    const std::int64_t dp = padded(d);
-    constexpr int S = JC * L<T>;  // features a pass covers
-    vec<T> va[C];
-    if constexpr (Averaging)
-        for (int c = 0; c < C; ++c) va[c] = vsplat(a[c]);
-    std::int64_t j = j0;
-    for (; j + S <= j1 || (j < j1 && JC == 1); j += S) {
-        vec<T> w[C][JC], z[C][JC];
-        for (int c = 0; c < C; ++c)
-            for (int q = 0; q < JC; ++q) {
-                w[c][q] = vload(WT + c * dp + j + q * L<T>);
-                if constexpr (Averaging) z[c][q] = vload(ZT + c * dp + j + q * L<T>);
-            }
-        for (std::int64_t r = 0; r < rows; ++r) {
-            if (skip[r]) continue;
-            vec<T> xv[JC];
-            for (int q = 0; q < JC; ++q) xv[q] = vload(x[r] + j + q * L<T>);
-            for (int c = 0; c < C; ++c) {
-                const vec<T> cv = vsplat(cs[r * K + c]);
-                for (int q = 0; q < JC; ++q) {
-                    const vec<T> delta = cv * xv[q];
-                    w[c][q] = w[c][q] + delta;
-                    if constexpr (Averaging) z[c][q] = z[c][q] - va[c] * delta;
-                }
-            }
-        }
-        for (int q = 0; q < JC; ++q) {
-            const auto bytes = static_cast<std::size_t>(std::min<std::int64_t>(L<T>, j1 - j - q * L<T>)) * sizeof(T);
-            for (int c = 0; c < C; ++c) {
-                std::memcpy(WT + c * dp + j + q * L<T>, &w[c][q], bytes);
-                if constexpr (Averaging) std::memcpy(ZT + c * dp + j + q * L<T>, &z[c][q], bytes);
-            }
-        }
-    }
-    if constexpr (JC > 1) {
-        if (j < j1) add_tile<T, C, JC / 2, Averaging>(x, rows, skip, WT, ZT, j, j1, d, cs, K, a);
-    }
-}
-
-// Feature vectors a pass of add_tile keeps per column: eight chains in all
-// (four with averaging, whose second set of registers would not fit).
-template <int C, bool Averaging>
-constexpr int add_chunks() {
-    constexpr int chains = Averaging ? 4 : 8;
-    return C >= chains ? 1 : chains / C;
-}
-
-template <class T, int C, bool Averaging>
-SGDTUNE_ALWAYS_INLINE inline void add_tiles(const T* const* x, std::int64_t rows, const unsigned char* skip, T* WT,
-                                            T* ZT, std::int64_t K, std::int64_t k0, std::int64_t j0, std::int64_t j1,
-                                            std::int64_t d, const T* cs, const T* a) {
-    std::int64_t k = k0;
-    for (; k + C <= K; k += C)
-        add_tile<T, C, add_chunks<C, Averaging>(), Averaging>(
-            x, rows, skip, WT + k * padded(d), Averaging ? ZT + k * padded(d) : nullptr, j0, j1, d, cs + k, K, a + k);
-    if constexpr (C > 1) {
-        if (k < K) add_tiles<T, C / 2, Averaging>(x, rows, skip, WT, ZT, K, k, j0, j1, d, cs, a);
-    }
-}
+#include "tiles.inc"  // dot_tile(s), add_tile(s)
 
 // The kernels' bodies, compiled as functions of their own (register tiles
 // want a function's registers to themselves) for each instruction set.
@@ -229,9 +166,9 @@ SGDTUNE_ALWAYS_INLINE inline void batch_add_body(const T* const* x, std::int64_t
                                                  T* WT, T* ZT, std::int64_t K, std::int64_t j0, std::int64_t j1,
                                                  std::int64_t d, const T* cs, const T* a) {
     if (ZT == nullptr)
-        add_tiles<T, 8, false>(x, m, skip, WT, ZT, K, 0, j0, j1, d, cs, a);
+        add_tiles<T, vec<T>, 8, false, 8>(x, m, skip, WT, ZT, K, 0, j0, j1, d, cs, a);
     else
-        add_tiles<T, 4, true>(x, m, skip, WT, ZT, K, 0, j0, j1, d, cs, a);
+        add_tiles<T, vec<T>, 4, true, 8>(x, m, skip, WT, ZT, K, 0, j0, j1, d, cs, a);
 }
 
 template <class T>
@@ -258,6 +195,163 @@ __attribute__((noinline, target("avx2"))) void batch_add_avx2(const T* const* x,
                                                               std::int64_t d, const T* cs, const T* a) {
     batch_add_body(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
 }
+
+}  // namespace detail
+
+// AVX-512: the same numbers with 512-bit vectors. A float64 dot product's
+// eight lanes are one vector; a float32 one's are half of one, so a vector
+// holds eight features of two columns (a pair) and a row's eight features
+// twice. The tiles' eight-lane sums are combined several columns at a time,
+// in the order combine8 uses for each.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw")
+#endif
+namespace detail::avx512 {
+
+#include "tiles.inc"
+
+using v8d = double __attribute__((vector_size(64)));
+using v16f = float __attribute__((vector_size(64)));
+
+// out[c] = combine8 of column c's eight lanes, for the N columns of acc[0..N/2)
+// (float32: N = 2 per vector, up to 8) or acc[0..N) (float64, up to 4): the
+// lanes summed pairwise across several columns' vectors at once, step by step
+// ((l0+l1), then (l0+l1)+(l2+l3), then the two halves), missing operands
+// repeated and their sums ignored.
+template <int N>
+SGDTUNE_ALWAYS_INLINE inline void combine_columns(const v16f* acc, double* out) {
+    static_assert(N == 2 || N == 4 || N == 8);
+    const v16f a0 = acc[0], a1 = N >= 4 ? acc[1] : acc[0];
+    const v16f a2 = N == 8 ? acc[2] : a0, a3 = N == 8 ? acc[3] : a1;
+#define SGDTUNE_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define SGDTUNE_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+    // pairs of lanes: columns 0..3 and 4..7, four sums each
+    const v16f p0 = __builtin_shufflevector(a0, a1, SGDTUNE_EVEN) + __builtin_shufflevector(a0, a1, SGDTUNE_ODD);
+    const v16f p1 = __builtin_shufflevector(a2, a3, SGDTUNE_EVEN) + __builtin_shufflevector(a2, a3, SGDTUNE_ODD);
+    // quads: columns 0..7, two sums each
+    const v16f q = __builtin_shufflevector(p0, p1, SGDTUNE_EVEN) + __builtin_shufflevector(p0, p1, SGDTUNE_ODD);
+#undef SGDTUNE_EVEN
+#undef SGDTUNE_ODD
+    using v8f = float __attribute__((vector_size(32)));
+    const v8f h = __builtin_shufflevector(q, q, 0, 2, 4, 6, 8, 10, 12, 14) +
+                  __builtin_shufflevector(q, q, 1, 3, 5, 7, 9, 11, 13, 15);
+    for (int c = 0; c < N; ++c) out[c] = static_cast<double>(h[c]);
+}
+template <int N>
+SGDTUNE_ALWAYS_INLINE inline void combine_columns(const v8d* acc, double* out) {
+    static_assert(N == 1 || N == 2 || N == 4);
+    const v8d a0 = acc[0], a1 = N >= 2 ? acc[1] : a0;
+    const v8d a2 = N == 4 ? acc[2] : a0, a3 = N == 4 ? acc[3] : a1;
+    // [A01, B01, A23, B23, A45, B45, A67, B67] and the same for C, D
+    const v8d p0 = __builtin_shufflevector(a0, a1, 0, 8, 2, 10, 4, 12, 6, 14) +
+                   __builtin_shufflevector(a0, a1, 1, 9, 3, 11, 5, 13, 7, 15);
+    const v8d p1 = __builtin_shufflevector(a2, a3, 0, 8, 2, 10, 4, 12, 6, 14) +
+                   __builtin_shufflevector(a2, a3, 1, 9, 3, 11, 5, 13, 7, 15);
+    // [A0123, B0123, C0123, D0123, A4567, B4567, C4567, D4567]
+    const v8d q = __builtin_shufflevector(p0, p1, 0, 1, 8, 9, 4, 5, 12, 13) +
+                  __builtin_shufflevector(p0, p1, 2, 3, 10, 11, 6, 7, 14, 15);
+    const v4d h = __builtin_shufflevector(q, q, 0, 1, 2, 3) + __builtin_shufflevector(q, q, 4, 5, 6, 7);
+    for (int c = 0; c < N; ++c) out[c] = h[c];
+}
+
+// dot_tile with 512-bit vectors: R rows x C columns of float64 (C <= 4), or
+// R rows x C pairs of columns of float32 (C <= 4).
+template <class T, int R, int C>
+SGDTUNE_ALWAYS_INLINE inline void dot_tile512(const T* const* xr, const T* WT, std::int64_t d, double* P,
+                                              std::int64_t ldp) {
+    using V = std::conditional_t<sizeof(T) == 8, v8d, v16f>;
+    constexpr int N = sizeof(T) == 8 ? C : 2 * C;  // columns
+    const std::int64_t dp = padded(d);
+    V acc[R][C];
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) acc[r][c] = V{};
+    const T* x[R];
+    for (int r = 0; r < R; ++r) x[r] = xr[r];
+    for (std::int64_t j = 0; j < dp; j += 8) {
+        V w[C];
+        for (int c = 0; c < C; ++c) {
+            if constexpr (sizeof(T) == 8) {
+                w[c] = vload<V>(WT + c * dp + j);
+            } else {
+                const v8f lo = vload<v8f>(WT + 2 * c * dp + j), hi = vload<v8f>(WT + (2 * c + 1) * dp + j);
+                w[c] = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            V xv;
+            if constexpr (sizeof(T) == 8) {
+                xv = vload<V>(x[r] + j);
+            } else {
+                const v8f h = vload<v8f>(x[r] + j);
+                xv = __builtin_shufflevector(h, h, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+            }
+            for (int c = 0; c < C; ++c) acc[r][c] = acc[r][c] + xv * w[c];
+        }
+    }
+    for (int r = 0; r < R; ++r) combine_columns<N>(acc[r], P + r * ldp);
+}
+
+// All rows and columns k0..k1 in tiles of R x C (C columns, or pairs of
+// columns for float32), then the edges in smaller ones; a last single float32
+// column with 256-bit vectors.
+template <class T, int R, int C>
+SGDTUNE_ALWAYS_INLINE inline void dot_tiles512(const T* const* x, std::int64_t rows, const T* WT, std::int64_t K,
+                                               std::int64_t k0, std::int64_t k1, std::int64_t d, double* P) {
+    constexpr int N = sizeof(T) == 8 ? C : 2 * C;
+    const std::int64_t kN = k0 + (k1 - k0) / N * N;
+    auto row_tile = [&](auto rows_in_tile, std::int64_t r) SGDTUNE_ALWAYS_INLINE {
+        constexpr int RT = decltype(rows_in_tile)::value;
+        for (std::int64_t k = k0; k < kN; k += N)
+            dot_tile512<T, RT, C>(x + r, WT + k * padded(d), d, P + r * K + k, K);
+    };
+    std::int64_t r = 0;
+    for (; r + R <= rows; r += R) row_tile(std::integral_constant<int, R>{}, r);
+    for (; r < rows; ++r) row_tile(std::integral_constant<int, 1>{}, r);
+    if (kN < k1) {
+        if constexpr (C > 1)
+            dot_tiles512<T, R, C / 2>(x, rows, WT, K, kN, k1, d, P);
+        else
+            dot_tiles<T, R, 1>(x, rows, WT, K, kN, k1, d, P);
+    }
+}
+
+template <class T>
+__attribute__((noinline)) void batch_dot_avx512(const T* const* x, std::int64_t m,
+                                                                      const T* WT, std::int64_t K, std::int64_t d,
+                                                                      double* P) {
+    // 16 accumulators, 4 weight vectors and a row's: 21 of the 32 registers
+    dot_tiles512<T, 4, 4>(x, m, WT, K, 0, K, d, P);
+}
+
+template <class T>
+__attribute__((noinline)) void batch_add_avx512(const T* const* x, std::int64_t m,
+                                                                      const unsigned char* skip, T* WT, T* ZT,
+                                                                      std::int64_t K, std::int64_t j0,
+                                                                      std::int64_t j1, std::int64_t d, const T* cs,
+                                                                      const T* a) {
+    using V = std::conditional_t<sizeof(T) == 8, v8d, v16f>;
+    constexpr std::int64_t LV = sizeof(V) / sizeof(T);
+    // whole 512-bit vectors, then the rest (and a partial last vector) in 256-bit ones
+    const std::int64_t jw = j0 + (j1 - j0) / LV * LV;
+    if (ZT == nullptr) {
+        add_tiles<T, V, 8, false, 16>(x, m, skip, WT, ZT, K, 0, j0, jw, d, cs, a);
+        if (jw < j1) add_tiles<T, vec<T>, 8, false, 8>(x, m, skip, WT, ZT, K, 0, jw, j1, d, cs, a);
+    } else {
+        add_tiles<T, V, 4, true, 16>(x, m, skip, WT, ZT, K, 0, j0, jw, d, cs, a);
+        if (jw < j1) add_tiles<T, vec<T>, 4, true, 8>(x, m, skip, WT, ZT, K, 0, jw, j1, d, cs, a);
+    }
+}
+
+}  // namespace detail::avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+namespace detail {
 #endif
 
 }  // namespace detail
@@ -285,20 +379,21 @@ struct LastRows {
 };
 
 // P[r, k] = x_{rows[r]} . WT[k, :] for r < m, k < K (P is m x K): row_dot's
-// numbers. `x` is scratch for m row pointers. `wide`: run the AVX2 build.
+// numbers. `x` is scratch for m row pointers. `isa`: the build to run.
 template <class T>
 inline void batch_dot(const DenseView<T>& X, const LastRows<T>& last, const RowIndex* rows, std::int64_t m,
-                      const T* WT, std::int64_t K, double* P, const T** x, bool wide) {
+                      const T* WT, std::int64_t K, double* P, const T** x, Isa isa) {
     const std::int64_t d = X.d;
     for (std::int64_t r = 0; r < m; ++r) x[r] = last.row(X, rows[r]);
 #if defined(SGDTUNE_HAVE_VECTORS)
 #ifdef SGDTUNE_X86_DISPATCH
-    if (wide) return detail::batch_dot_avx2<T>(x, m, WT, K, d, P);
+    if (isa == Isa::avx512) return detail::avx512::batch_dot_avx512<T>(x, m, WT, K, d, P);
+    if (isa == Isa::avx2) return detail::batch_dot_avx2<T>(x, m, WT, K, d, P);
 #endif
-    (void)wide;
+    (void)isa;
     detail::batch_dot_base<T>(x, m, WT, K, d, P);
 #else
-    (void)wide;
+    (void)isa;
     std::vector<T> acc(static_cast<std::size_t>(kLanes));
     for (std::int64_t r = 0; r < m; ++r)
         for (std::int64_t k = 0; k < K; ++k) row_dot(X, rows[r], WT + k * padded(d), 1, acc.data(), P + r * K + k);
@@ -314,16 +409,17 @@ inline void batch_dot(const DenseView<T>& X, const LastRows<T>& last, const RowI
 // are the same for any range that holds it.
 template <class T>
 inline void batch_add(const DenseView<T>& X, const T* const* x, std::int64_t m, const unsigned char* skip, T* WT,
-                      T* ZT, std::int64_t K, const T* cs, const T* a, std::int64_t j0, std::int64_t j1, bool wide) {
+                      T* ZT, std::int64_t K, const T* cs, const T* a, std::int64_t j0, std::int64_t j1, Isa isa) {
     const std::int64_t d = X.d;
 #if defined(SGDTUNE_HAVE_VECTORS)
 #ifdef SGDTUNE_X86_DISPATCH
-    if (wide) return detail::batch_add_avx2<T>(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
+    if (isa == Isa::avx512) return detail::avx512::batch_add_avx512<T>(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
+    if (isa == Isa::avx2) return detail::batch_add_avx2<T>(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
 #endif
-    (void)wide;
+    (void)isa;
     detail::batch_add_base<T>(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
 #else
-    (void)wide;
+    (void)isa;
     for (std::int64_t r = 0; r < m; ++r) {
         if (skip[r]) continue;
         for (std::int64_t k = 0; k < K; ++k) {

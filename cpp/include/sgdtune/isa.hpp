@@ -1,11 +1,14 @@
-// Which instruction set the kernels run with. On x86 the trainer, the
-// prediction kernel and the mini-batch kernels (batch.hpp) are compiled twice:
-// for the build's baseline and, in entry points marked target("avx2"), for
-// AVX2; the best one this CPU has is chosen at run time. The kernels take a
-// `wide` flag, true only inside the AVX2 entry points, for the code that works
-// on four columns at a time (in a baseline build its 256-bit vectors would be
-// emulated). Both give the same numbers bit for bit: every sum's order is
-// written out and no multiply-add is fused.
+// Which instruction set the kernels run with. On x86 the trainer and the
+// prediction kernel are compiled twice: for the build's baseline and, in entry
+// points marked target("avx2"), for AVX2; the mini-batch kernels (batch.hpp)
+// once more for AVX-512, whose 512-bit units double their arithmetic where the
+// CPU has them at full width. The best level this CPU has is chosen at run time
+// (never at build time: a wheel runs on any x86-64). The kernels take a `wide`
+// flag, true inside the AVX2 entry points, for the code that works on four
+// columns at a time (in a baseline build its 256-bit vectors would be
+// emulated), and the mini-batch kernels the level. Every level gives the same
+// numbers bit for bit: every sum's order is written out and no multiply-add
+// is fused.
 #pragma once
 
 #include <atomic>
@@ -19,23 +22,46 @@
 
 namespace sgdtune {
 
-// For tests: run the baseline code even where AVX2 is available.
-inline std::atomic<bool>& force_baseline_isa() {
-    static std::atomic<bool> force{false};
-    return force;
+enum class Isa : int { baseline = 0, avx2 = 1, avx512 = 2 };
+
+// For tests: the highest level the kernels may use (they use the lower of
+// this and what the CPU has).
+inline std::atomic<int>& isa_limit() {
+    static std::atomic<int> limit{static_cast<int>(Isa::avx512)};
+    return limit;
 }
 
-inline const char* isa_in_use() {
+inline Isa isa_level() {
 #ifdef SGDTUNE_X86_DISPATCH
-    static const bool has_avx2 = [] {
+    static const Isa cpu = [] {
         __builtin_cpu_init();  // safe to call again; needed if used before constructors ran
-        return __builtin_cpu_supports("avx2") != 0;
+        // the subsets the 512-bit kernels are compiled for (every AVX-512 CPU
+        // since Skylake-SP has them: foundation, vector length, double/quad, byte/word)
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+            return Isa::avx512;
+        return __builtin_cpu_supports("avx2") ? Isa::avx2 : Isa::baseline;
     }();
-    if (!force_baseline_isa().load() && has_avx2) return "avx2";
+    const int limit = isa_limit().load(std::memory_order_relaxed);
+    return static_cast<int>(cpu) < limit ? cpu : static_cast<Isa>(limit);
+#else
+    return Isa::baseline;
 #endif
-    return "baseline";
 }
 
-inline bool use_avx2() { return isa_in_use()[0] == 'a'; }
+inline const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::avx512:
+            return "avx512";
+        case Isa::avx2:
+            return "avx2";
+        default:
+            return "baseline";
+    }
+}
+
+inline const char* isa_in_use() { return isa_name(isa_level()); }
+
+inline bool use_avx2() { return isa_level() != Isa::baseline; }
 
 }  // namespace sgdtune

@@ -376,8 +376,10 @@ template <class T, class Data>
 SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     const Data& X, const TrainData& td, Block<T>& block, const std::vector<ColumnSpec>& specs,
     const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, const std::int64_t* idx,
-    bool writes_stream, int team_members, bool avx2_body) {
+    bool writes_stream, int team_members, Isa isa) {
     using detail::ColumnState;
+    // the four-column code paths: compiled for AVX2 (this body is inlined into an AVX2 entry point)
+    const bool avx2_body = isa != Isa::baseline;
     const std::int64_t K = block.K, d = block.d;
     if (static_cast<std::int64_t>(specs.size()) != K) throw std::invalid_argument("one spec per column");
     const std::int64_t n_train = td.n_train;
@@ -592,7 +594,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 if (tiled) {
                     transpose_weights(block.W.data(), WT.data(), d, K, false);
                     if (members == 1) {
-                        batch_dot(X, *last_rows, rows, bsz, WT.data(), K, P.data(), xrows.data(), avx2_body);
+                        batch_dot(X, *last_rows, rows, bsz, WT.data(), K, P.data(), xrows.data(), isa);
                     } else {
                         // each member its rows' dot products and step coefficients
                         for (std::int64_t k = 0; k < K; ++k)
@@ -602,7 +604,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                             team_share(bsz, members, m, 4, lo, hi);
                             for (std::int64_t r = lo; r < hi; ++r) row_start(r);
                             batch_dot(X, *last_rows, rows + lo, hi - lo, WT.data(), K, P.data() + lo * K,
-                                      xrows.data() + lo, avx2_body);
+                                      xrows.data() + lo, isa);
                             for (std::int64_t k = 0; k < K; ++k) {
                                 const ColumnState& c = cols[k];
                                 if (!c.active) continue;
@@ -686,7 +688,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         std::int64_t lo, hi;
                         team_share(d, members, m, feature_grain, lo, hi);
                         batch_add(X, xrows.data(), bsz, skip.data(), WT.data(), avg_now ? ZT.data() : nullptr, K,
-                                  cs.data(), ascaled.data(), lo, hi, avx2_body);
+                                  cs.data(), ascaled.data(), lo, hi, isa);
                         transpose_weights(block.W.data(), WT.data(), d, K, true, lo, hi);
                         if (avg_now) transpose_weights(block.Z.data(), ZT.data(), d, K, true, lo, hi);
                     };
@@ -901,9 +903,9 @@ template <class T, class Data>
 __attribute__((target("avx2"))) std::vector<ColumnResult> train_block_avx2(
     const Data& X, const TrainData& td, Block<T>& block, const std::vector<ColumnSpec>& specs,
     const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, const std::int64_t* idx,
-    bool writes_stream, int team_members) {
+    bool writes_stream, int team_members, Isa isa) {
     return train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, idx, writes_stream,
-                                     team_members, true);
+                                     team_members, isa);
 }
 #endif
 
@@ -921,12 +923,13 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
                                       StopToken& stop, bool may_poll, JobState<T>* state,
                                       const std::int64_t* idx, bool writes_stream, int team_members = 1) {
 #ifdef SGDTUNE_X86_DISPATCH
-    if (use_avx2())
+    const Isa isa = isa_level();  // (the mini-batch kernels have an AVX-512 build of their own)
+    if (isa != Isa::baseline)
         return detail::train_block_avx2<T, Data>(X, td, block, specs, opt, stop, may_poll, state, idx,
-                                                 writes_stream, team_members);
+                                                 writes_stream, team_members, isa);
 #endif
     return detail::train_block_impl<T, Data>(X, td, block, specs, opt, stop, may_poll, state, idx, writes_stream,
-                                             team_members, false);
+                                             team_members, Isa::baseline);
 }
 
 }  // namespace sgdtune
