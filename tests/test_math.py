@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sgdtune import SGDClassifier, SGDRegressor, _core
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from . import _reference as ref
@@ -186,6 +189,51 @@ def test_loss_derivative_matches_finite_difference(loss):
     assert_allclose(deriv, numeric, rtol=1e-5, atol=1e-6)
     assert_allclose(value, ref.loss(loss, p, y, eps), rtol=1e-12, atol=1e-12)
     assert_allclose(deriv, ref.dloss(loss, p, y, eps), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "hinge", "modified_huber", "squared_hinge", "perceptron",
+                                  "squared_error", "huber", "epsilon_insensitive"])
+@pytest.mark.parametrize("scaled", [False, True])
+def test_batch_step_coefficients_are_the_row_by_row_numbers(loss, scaled):
+    # A mini-batch's step coefficients go four rows at a time in vector code
+    # (log loss's exp included) unless the loss values are summed too (tol set),
+    # which takes the scalar loop: both must give the same bits. Rows scaled
+    # from 0.01 to 1000 put log loss's margins in every branch of its
+    # derivative (beyond 18 and beyond 746 too); unscaled ones, most of them
+    # in the middle, where exp's last bits show in the model.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 13))
+    if scaled:
+        X *= 10.0 ** rng.integers(-2, 4, size=(300, 1))
+    kw = {"loss": loss, "batch_size": 9, "max_iter": 4, "random_state": 0,
+          "learning_rate": "constant", "eta0": 0.1}
+    if loss in REG_LOSSES:
+        y, cls = X[:, 0] + rng.normal(size=300), SGDRegressor
+    else:
+        y, cls = (X[:, 0] + rng.normal(size=300) > 0).astype(int), SGDClassifier
+    vector = cls(tol=None, **kw).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scalar = cls(tol=0.0, n_iter_no_change=100, **kw).fit(X, y)
+    assert scalar.n_iter_ == 4
+    assert np.all(np.isfinite(vector.coef_))
+    assert_array_equal(vector.coef_, scalar.coef_)
+    assert_array_equal(vector.intercept_, scalar.intercept_)
+
+
+def test_log_loss_derivative_is_within_two_units_in_the_last_place():
+    # exp is sgdtune's own (the same numbers in vector code): close to NumPy's.
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.uniform(-18, 18, 20000), rng.uniform(18, 700, 20000)])
+    d = _core.loss_derivative(_core.Loss.log_loss, 0.0, z, np.ones_like(z))
+    expected = np.where(z > 18, -np.exp(-np.maximum(z, 18)), -1 / (np.exp(np.minimum(z, 18)) + 1))
+    ulps = np.abs(d - expected) / np.spacing(np.abs(expected))
+    assert ulps.max() <= 2
+    # and below the smallest normal number, one rounding
+    z = np.linspace(709, 746, 2001)
+    d = _core.loss_derivative(_core.Loss.log_loss, 0.0, z, np.ones_like(z))
+    assert np.abs(d + np.exp(-z)).max() <= 5e-324
+    assert d[-1] == 0.0
 
 
 def test_log_loss_is_finite_for_extreme_margins():

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 
 #if defined(__SSE2__)
@@ -28,6 +29,51 @@ inline double select(bool c, double a, double b) {
     return c ? a : b;
 #endif
 }
+
+// exp(x) for -746 <= x <= 709 (and NaN to NaN), written out so that the
+// trainer's vector code computes it for several lanes at once with the very
+// numbers of the scalar code: D is double or a vector of doubles, U the
+// unsigned 64-bit integers of D's width. (The C library's exp has no vector
+// form with the same numbers; a loss's derivative must not depend on how many
+// rows are computed together.) Within one unit in the last place or so.
+//
+// x = k ln 2 + r with k = round(x / ln 2) and |r| <= ln(2) / 2 (Cody and
+// Waite: ln 2 in two parts, the first with trailing zeros, so k times it is
+// exact); exp(r) = 1 + (r + r^2 q(r)) with q the rest of its Taylor series, to
+// r^13 / 13! (the next term is below 2^-57 of the sum), in Estrin's order (a
+// chain of about ten operations, not Horner's 26: a one-row step waits on
+// it); then times 2^k as 2^floor(k/2) 2^(k - floor(k/2)), both normal
+// numbers, so that results below the smallest normal number are rounded once.
+template <class D, class U>
+inline D exp_terms(D x) {
+    constexpr double shift = 0x1.8p52;  // adding it rounds to an integer, which lands in the low bits
+    constexpr double log2e = 0x1.71547652b82fep0;
+    constexpr double ln2_hi = 0x1.62e42fee00000p-1, ln2_lo = 0x1.a39ef35793c76p-33;
+    const D t = x * log2e + shift;
+    const D kd = t - shift;
+    const D r = (x - kd * ln2_hi) - kd * ln2_lo;
+    // 1 / n! for n = 2..13
+    constexpr double c2 = 0.5, c3 = 1.0 / 6.0, c4 = 1.0 / 24.0, c5 = 1.0 / 120.0, c6 = 1.0 / 720.0,
+                     c7 = 1.0 / 5040.0, c8 = 1.0 / 40320.0, c9 = 1.0 / 362880.0, c10 = 1.0 / 3628800.0,
+                     c11 = 1.0 / 39916800.0, c12 = 1.0 / 479001600.0, c13 = 1.0 / 6227020800.0;
+    const D r2 = r * r, r4 = r2 * r2;
+    const D q0 = (c2 + c3 * r) + (c4 + c5 * r) * r2, q1 = (c6 + c7 * r) + (c8 + c9 * r) * r2;
+    const D q2 = (c10 + c11 * r) + (c12 + c13 * r) * r2;
+    const D q = q0 + (q1 + q2 * r4) * r4;
+    const D p = 1.0 + (r + r2 * q);
+    U tb;
+    std::memcpy(&tb, &t, sizeof(t));
+    constexpr std::uint64_t shift_bits = 0x4338000000000000ull;  // bits of `shift`
+    const U kk = tb - shift_bits + 2048u;  // k + 2048, positive for x >= -746
+    const U half = kk >> 1;                 // floor(k / 2) + 1024
+    const U b1 = (half - 1u) << 52, b2 = (kk - half - 1u) << 52;  // 2^floor(k/2), 2^(k - floor(k/2))
+    D s1, s2;
+    std::memcpy(&s1, &b1, sizeof(s1));
+    std::memcpy(&s2, &b2, sizeof(s2));
+    return p * s1 * s2;
+}
+
+inline double exp_terms(double x) { return exp_terms<double, std::uint64_t>(x); }
 
 enum class LossKind : int {
     hinge = 0,
@@ -74,12 +120,13 @@ struct LogLoss {
         if (z < -18.0) return -z;
         return std::log1p(std::exp(-z));
     }
+    // (exp_terms: the trainer computes it four rows at a time; exp(-z) is +0
+    // beyond z = 745.2)
     double dloss(double p, double y) const {
         const double z = p * y;
-        // (exp(-z) is +0 beyond z = 745.2; the C library's slow underflow path is skipped)
-        if (z > 18.0) return -y * (z > 746.0 ? 0.0 : std::exp(-z));
+        if (z > 18.0) return -y * (z > 746.0 ? 0.0 : exp_terms(-z));
         if (z < -18.0) return -y;
-        return -y / (std::exp(z) + 1.0);
+        return -y / (exp_terms(z) + 1.0);
     }
 };
 

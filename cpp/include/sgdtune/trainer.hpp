@@ -83,7 +83,7 @@ constexpr std::int64_t kTeamWorkPerMember = 6400;
 #if defined(SGDTUNE_HAVE_VECTORS)
 // A loss's derivative for four (prediction, target) pairs: lane by lane the
 // scalar dloss's numbers. Losses written out here take vector instructions;
-// the others (log loss's exp, Huber's branches) go lane by lane.
+// the others (Huber's branches) go lane by lane.
 template <class Loss>
 SGDTUNE_ALWAYS_INLINE inline simd::v4d dloss4(const Loss& loss, simd::v4d p, simd::v4d y) {
     using simd::v4d;
@@ -100,6 +100,18 @@ SGDTUNE_ALWAYS_INLINE inline simd::v4d dloss4(const Loss& loss, simd::v4d p, sim
                    : (z >= simd::splat(-1.0) ? simd::splat(2.0) * (simd::splat(1.0) - z) * -y : simd::splat(-4.0) * y);
     } else if constexpr (std::is_same_v<Loss, SquaredError>) {
         return p - y;
+    } else if constexpr (std::is_same_v<Loss, LogLoss>) {
+        // LogLoss::dloss lane by lane: every lane computes one exp, of -z
+        // above 18 (0 beyond 746) and of z otherwise, kept within exp_terms' range
+        using v4ul = unsigned long long __attribute__((vector_size(32)));
+        const v4d z = p * y;
+        const v4d above = simd::splat(18.0), neg_y = -y;
+        v4d arg = z > above ? -z : z;
+        arg = arg < simd::splat(-746.0) ? simd::splat(-746.0) : arg;
+        const v4d e = exp_terms<v4d, v4ul>(arg);
+        const v4d big = neg_y * (z > simd::splat(746.0) ? zero : e);
+        const v4d mid = neg_y / (e + simd::splat(1.0));
+        return z > above ? big : (z < -above ? neg_y : mid);
     } else {
         return v4d{loss.dloss(p[0], y[0]), loss.dloss(p[1], y[1]), loss.dloss(p[2], y[2]), loss.dloss(p[3], y[3])};
     }
