@@ -101,7 +101,7 @@ SGDTUNE_ALWAYS_INLINE inline void row_add_narrow(const T* x, std::int64_t d, T* 
 // the caller is compiled for AVX2 (see isa.hpp), so four columns go at a time.
 template <class T>
 SGDTUNE_ALWAYS_INLINE inline void row_dot(const DenseView<T>& X, std::int64_t i, const T* W, std::int64_t K,
-                                           T* acc, double* out, bool wide = false) {
+                                           T* acc, double* out, bool wide = false, std::int64_t k_first = 0) {
     const T* x = X.row(i);
     const std::int64_t d = X.d;
     if (K == 1) {
@@ -114,7 +114,7 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot(const DenseView<T>& X, std::int64_t i,
         out[0] = static_cast<double>(combine_lanes(l, 1));
         return;
     }
-    std::int64_t k0 = 0;
+    std::int64_t k0 = k_first;  // (columns before k_first: another kernel's)
 #if defined(SGDTUNE_HAVE_VECTORS)
     // four columns at a time, their eight partial sums in registers
     for (; wide && k0 + 4 <= K; k0 += 4) {
@@ -201,7 +201,8 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot(const CsrView<T, I>& X, std::int64_t i
 // an averaged iterate stored as (Z + a * W) / b unchanged by the step.
 template <class T>
 SGDTUNE_ALWAYS_INLINE inline void row_add(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K,
-                                           const T* c, T* Z, const T* a, bool wide = false) {
+                                           const T* c, T* Z, const T* a, bool wide = false,
+                                           std::int64_t k_first = 0) {
     const T* x = X.row(i);
     const std::int64_t d = X.d;
     if (K == 1) {
@@ -218,7 +219,7 @@ SGDTUNE_ALWAYS_INLINE inline void row_add(const DenseView<T>& X, std::int64_t i,
         }
         return;
     }
-    std::int64_t k0 = 0;
+    std::int64_t k0 = k_first;  // (columns before k_first: another kernel's)
 #if defined(SGDTUNE_HAVE_VECTORS)
     // four columns at a time, their coefficients in registers
     for (; wide && k0 + 4 <= K; k0 += 4) {

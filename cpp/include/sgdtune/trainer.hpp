@@ -32,6 +32,7 @@
 #include "isa.hpp"
 #include "loss.hpp"
 #include "penalty.hpp"
+#include "rows512.hpp"
 #include "random.hpp"
 #include "schedule.hpp"
 #include "spec.hpp"
@@ -392,6 +393,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     using detail::ColumnState;
     // the four-column code paths: compiled for AVX2 (this body is inlined into an AVX2 entry point)
     const bool avx2_body = isa != Isa::baseline;
+    // dense rows at batch_size 1: eight columns (or features) at a time, rows512.hpp
+    [[maybe_unused]] const bool rows512 = isa == Isa::avx512;
     const std::int64_t K = block.K, d = block.d;
     if (static_cast<std::int64_t>(specs.size()) != K) throw std::invalid_argument("one spec per column");
     const std::int64_t n_train = td.n_train;
@@ -599,7 +602,16 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         weights_prefetch(X, rows[r + detail::kPrefetchWeightRows], block.W.data(),
                                          block.Q.empty() ? nullptr : block.Q.data(),
                                          block.averaging ? block.Z.data() : nullptr, K);
-                    if (!tiled) row_dot(X, rows[r], block.W.data(), K, acc.data(), P.data() + r * K, avx2_body);
+                    if (!tiled) {
+#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
+                        if constexpr (dense)
+                            if (rows512 && K >= 8) {
+                                detail::avx512::row_dot8(X, rows[r], block.W.data(), K, acc.data(), P.data() + r * K);
+                                continue;
+                            }
+#endif
+                        row_dot(X, rows[r], block.W.data(), K, acc.data(), P.data() + r * K, avx2_body);
+                    }
                 }
             }
             if constexpr (dense) {
@@ -743,9 +755,18 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     }
                     if (!nonzero)
                         fuse_update = false;  // no update: the L1 step alone
-                    else if (!fuse_update)
+                    else if (!fuse_update) {
+#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
+                        if constexpr (dense)
+                            if (rows512 && K >= 8) {
+                                detail::avx512::row_add8(X, rows[r], block.W.data(), K, cscaled.data(),
+                                                         avg_now ? block.Z.data() : nullptr, ascaled.data());
+                                continue;
+                            }
+#endif
                         row_add(X, rows[r], block.W.data(), K, cscaled.data(), avg_now ? block.Z.data() : nullptr,
                                 ascaled.data(), avx2_body);
+                    }
                 }
             }
 
@@ -787,9 +808,15 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 #if defined(SGDTUNE_HAVE_VECTORS)
                         if (fuse_update) {  // the update and this step together
                             auto fused = [&](auto upd_z, auto l1_z) SGDTUNE_ALWAYS_INLINE {
-                                detail::row_add_l1_one<T, decltype(upd_z)::value, decltype(l1_z)::value>(
-                                    X.row(rows[0]), d, block.W.data(), block.Q.data(), block.Z.data(), cscaled[0],
-                                    ascaled[0], s, u, a);
+                                constexpr bool uz = decltype(upd_z)::value, lz = decltype(l1_z)::value;
+#if defined(SGDTUNE_X86_DISPATCH)
+                                if (rows512)
+                                    return detail::avx512::row_add_l1_one8<T, uz, lz>(
+                                        X.row(rows[0]), d, block.W.data(), block.Q.data(), block.Z.data(),
+                                        cscaled[0], ascaled[0], s, u, a);
+#endif
+                                detail::row_add_l1_one<T, uz, lz>(X.row(rows[0]), d, block.W.data(), block.Q.data(),
+                                                                  block.Z.data(), cscaled[0], ascaled[0], s, u, a);
                             };
                             if (avg_now && avg_col)
                                 fused(std::true_type{}, std::true_type{});
@@ -800,6 +827,15 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         } else
 #endif
                         // one column at a time (contiguous when K == 1)
+#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
+                        if (rows512 && K == 1) {
+                            if (Zk != nullptr)
+                                detail::avx512::l1_step_one8<T, true>(block.W.data(), block.Q.data(), Zk, d, s, u, a);
+                            else
+                                detail::avx512::l1_step_one8<T, false>(block.W.data(), block.Q.data(), Zk, d, s, u,
+                                                                       a);
+                        } else
+#endif
                         l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
                                 static_cast<const std::int64_t*>(nullptr), d, avx2_body);
                     } else if (dedupe) {
@@ -817,6 +853,13 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 // (lambdas inlined: their vector code must be compiled for AVX2)
                 auto pass = [&](auto averaging, const auto* features, std::int64_t n) SGDTUNE_ALWAYS_INLINE {
                     constexpr bool avg = decltype(averaging)::value;
+#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
+                    if (rows512 && l1_hi - l1_lo >= 8)
+                        return detail::avx512::l1_step_block8<T, avg>(
+                            block.W.data(), block.Q.data(), avg ? block.Z.data() : nullptr, features, n, K, l1_lo,
+                            l1_hi, l1_s.data(), l1_inv_s.data(), l1_u.data(), l1_a.data(), l1_on.data(),
+                            l1_avg.data());
+#endif
                     l1_step_block<T, avg>(block.W.data(), block.Q.data(), avg ? block.Z.data() : nullptr, features,
                                           n, K, l1_lo, l1_hi, l1_s.data(), l1_inv_s.data(), l1_u.data(),
                                           l1_a.data(), l1_on.data(), l1_avg.data());

@@ -1,0 +1,236 @@
+// AVX-512 builds of the dense row-by-row kernels (batch_size 1): eight columns
+// of a block at a time in the forward pass, the update and the L1 step, and
+// eight features at a time in a one-column block's L1 step (with its update
+// or alone).
+// Each lane's arithmetic is that of the four-column code (dataset.hpp,
+// penalty.hpp, trainer.hpp's row_add_l1_one), so the numbers are the same at
+// every instruction-set level; the columns or features left over go to that
+// code. Compiled in a pragma region (as batch.hpp's AVX-512 tiles are), and
+// called from the AVX2 trainer only where the CPU has AVX-512 (isa.hpp).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "dataset.hpp"
+#include "isa.hpp"
+#include "penalty.hpp"
+#include "simd.hpp"
+
+#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw")
+#endif
+namespace sgdtune::detail::avx512 {
+
+// Eight doubles, eight T, eight 64-bit masks.
+using v8d = double __attribute__((vector_size(64)));
+using v8f = float __attribute__((vector_size(32)));
+using v8l = long long __attribute__((vector_size(64)));
+template <class T>
+using v8 = std::conditional_t<std::is_same_v<T, double>, v8d, v8f>;
+
+template <class T>
+SGDTUNE_ALWAYS_INLINE inline v8<T> load8(const T* p) {
+    v8<T> v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+template <class T>
+SGDTUNE_ALWAYS_INLINE inline void store8(T* p, v8<T> v) {
+    std::memcpy(p, &v, sizeof(v));
+}
+// (lane 0 shuffled into every lane: one broadcast, see batch.hpp's vsplat)
+template <class T>
+SGDTUNE_ALWAYS_INLINE inline v8<T> splat8(T x) {
+    const v8<T> first = {x};
+    return __builtin_shufflevector(first, first, 0, 0, 0, 0, 0, 0, 0, 0);
+}
+template <class T>
+SGDTUNE_ALWAYS_INLINE inline v8d widen8(v8<T> v) {
+    if constexpr (std::is_same_v<T, double>)
+        return v;
+    else
+        return __builtin_convertvector(v, v8d);
+}
+template <class T>
+SGDTUNE_ALWAYS_INLINE inline v8<T> narrow8(v8d v) {
+    if constexpr (std::is_same_v<T, double>)
+        return v;
+    else
+        return __builtin_convertvector(v, v8f);
+}
+// Lane i of a where mask lane i is all ones, else of b.
+template <class T>
+SGDTUNE_ALWAYS_INLINE inline v8<T> select8(v8l mask, v8<T> a, v8<T> b) {
+    if constexpr (std::is_same_v<T, double>) {
+        return mask ? a : b;
+    } else {
+        using v8i = int __attribute__((vector_size(32)));
+        return __builtin_convertvector(mask, v8i) ? a : b;
+    }
+}
+
+// out[k] for the columns k0 <= k < k0 + 8 (the four-column code's lanes, sums and order).
+template <class T>
+SGDTUNE_ALWAYS_INLINE inline void dot8(const T* x, std::int64_t d, const T* w, std::int64_t K, double* out) {
+    v8<T> l[kLanes] = {};
+    std::int64_t j = 0;
+    for (; j + kLanes <= d; j += kLanes)
+        for (int q = 0; q < kLanes; ++q) l[q] += splat8(x[j + q]) * load8(w + (j + q) * K);
+    for (int q = 0; q < kLanes; ++q)  // the last d % kLanes features, lane q taking j + q
+        if (j + q < d) l[q] += splat8(x[j + q]) * load8(w + (j + q) * K);
+    const v8<T> r = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    for (int q = 0; q < 8; ++q) out[q] = static_cast<double>(r[q]);
+}
+
+// row_dot of a dense row: the columns in eights, the rest by row_dot.
+template <class T>
+__attribute__((noinline)) void row_dot8(const DenseView<T>& X, std::int64_t i, const T* W, std::int64_t K, T* acc,
+                                        double* out) {
+    const T* x = X.row(i);
+    std::int64_t k0 = 0;
+    for (; k0 + 8 <= K; k0 += 8) dot8(x, X.d, W + k0, K, out + k0);
+    if (k0 < K) row_dot(X, i, W, K, acc, out, true, k0);
+}
+
+// row_add of a dense row: the columns in eights, the rest by row_add.
+template <class T>
+__attribute__((noinline)) void row_add8(const DenseView<T>& X, std::int64_t i, T* W, std::int64_t K, const T* c,
+                                        T* Z, const T* a) {
+    const T* x = X.row(i);
+    const std::int64_t d = X.d;
+    std::int64_t k0 = 0;
+    for (; k0 + 8 <= K; k0 += 8) {
+        const v8<T> vc = load8(c + k0);
+        if (Z == nullptr) {
+            for (std::int64_t j = 0; j < d; ++j) {
+                T* w = W + j * K + k0;
+                store8(w, load8(w) + vc * splat8(x[j]));
+            }
+        } else {
+            const v8<T> va = load8(a + k0);
+            for (std::int64_t j = 0; j < d; ++j) {
+                T* w = W + j * K + k0;
+                T* z = Z + j * K + k0;
+                const v8<T> delta = vc * splat8(x[j]);
+                store8(w, load8(w) + delta);
+                store8(z, load8(z) - va * delta);
+            }
+        }
+    }
+    if (k0 < K) row_add(X, i, W, K, c, Z, a, true, k0);
+}
+
+// l1_four_values for eight weights.
+template <class T, bool Averaging, bool Masked>
+SGDTUNE_ALWAYS_INLINE inline v8<T> l1_eight_values(v8<T> old_w, T* q_p, v8<T>& z, v8d vs, v8d vinv, v8d vu, v8d va,
+                                                   v8l take, v8l tz) {
+    const v8d zero = {};
+    const v8d v = widen8<T>(old_w);
+    const v8d w = vs * v;
+    const v8d qv = widen8<T>(load8(q_p));
+    const v8d shrunk = w - (vu + qv);
+    const v8d grown = w + (vu - qv);
+    const v8d pos = shrunk > zero ? shrunk : zero;
+    const v8d neg = grown < zero ? grown : zero;
+    const v8d nw = (w > zero ? pos : zero) + (w < zero ? neg : zero);
+    const v8<T> nv = narrow8<T>(nw * vinv);
+    store8(q_p, narrow8<T>(qv + (nw - w)));
+    if constexpr (Averaging) {
+        const v8<T> nz = z - narrow8<T>(va * (widen8<T>(nv) - v));
+        if constexpr (Masked)
+            z = select8<T>(tz, nz, z);
+        else
+            z = nz;
+    }
+    if constexpr (Masked)
+        return select8<T>(take, nv, old_w);
+    else
+        return nv;
+}
+
+// l1_step_block: the columns in eights, the rest by l1_step_block.
+template <class T, bool Averaging, class Idx>
+__attribute__((noinline)) void l1_step_block8(T* __restrict W, T* __restrict Q, T* __restrict Z, const Idx* features,
+                                              std::int64_t n, std::int64_t K, std::int64_t k_begin,
+                                              std::int64_t k_end, const double* __restrict s,
+                                              const double* __restrict inv_s, const double* __restrict u,
+                                              const double* __restrict a, const double* __restrict on,
+                                              const double* __restrict avg) {
+    std::int64_t k0 = k_begin;
+    for (; k0 + 8 <= k_end; k0 += 8) {
+        const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
+        const v8l take = load8(on + k0) != zero;
+        v8d va = zero;
+        v8l tz = take;
+        if constexpr (Averaging) {
+            va = load8(a + k0);
+            tz = load8(avg + k0) != zero;
+        }
+        for (std::int64_t f = 0; f < n; ++f) {
+            const std::int64_t q = (features ? static_cast<std::int64_t>(features[f]) : f) * K + k0;
+            v8<T> z{};
+            if constexpr (Averaging) z = load8(Z + q);
+            const v8<T> nw = l1_eight_values<T, Averaging, true>(load8(W + q), Q + q, z, vs, vinv, vu, va, take, tz);
+            if constexpr (Averaging) store8(Z + q, z);
+            store8(W + q, nw);
+        }
+    }
+    if (k0 < k_end) l1_step_block<T, Averaging>(W, Q, Z, features, n, K, k0, k_end, s, inv_s, u, a, on, avg);
+}
+
+// row_add_l1_one (trainer.hpp) eight features at a time; the last d % 8 one by one.
+template <class T, bool UpdZ, bool L1Z>
+__attribute__((noinline)) void row_add_l1_one8(const T* x, std::int64_t d, T* W, T* Q, T* Z, T c, T a_upd, double s,
+                                               double u, double a) {
+    const double inv_s = 1.0 / s;
+    const v8d vs = splat8(s), vinv = splat8(inv_s), vu = splat8(u), va = splat8(a);
+    const v8l all = ~v8l{};
+    const v8<T> vc = splat8(c), vau = splat8(a_upd);
+    std::int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        const v8<T> delta = vc * load8(x + j);
+        v8<T> z{};
+        if constexpr (UpdZ) z = load8(Z + j) - vau * delta;
+        const v8<T> nw = l1_eight_values<T, L1Z, false>(load8(W + j) + delta, Q + j, z, vs, vinv, vu, va, all, all);
+        if constexpr (UpdZ) store8(Z + j, z);
+        store8(W + j, nw);
+    }
+    for (; j < d; ++j) {
+        const T delta = c * x[j];
+        W[j] += delta;
+        if constexpr (UpdZ) Z[j] -= a_upd * delta;
+        l1_weight<T, L1Z>(W, Q, Z, j, s, inv_s, u, a);
+    }
+}
+
+// l1_step over all d weights of a one-column block (contiguous), eight at a
+// time; the last d % 8 one by one.
+template <class T, bool Averaging>
+__attribute__((noinline)) void l1_step_one8(T* W, T* Q, T* Z, std::int64_t d, double s, double u, double a) {
+    const double inv_s = 1.0 / s;
+    const v8d vs = splat8(s), vinv = splat8(inv_s), vu = splat8(u), va = splat8(a);
+    const v8l all = ~v8l{};
+    std::int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        v8<T> z{};
+        if constexpr (Averaging) z = load8(Z + j);
+        const v8<T> nw = l1_eight_values<T, Averaging, false>(load8(W + j), Q + j, z, vs, vinv, vu, va, all, all);
+        if constexpr (Averaging) store8(Z + j, z);
+        store8(W + j, nw);
+    }
+    for (; j < d; ++j) l1_weight<T, Averaging>(W, Q, Z, j, s, inv_s, u, a);
+}
+
+}  // namespace sgdtune::detail::avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
