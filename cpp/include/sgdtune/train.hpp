@@ -86,6 +86,15 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vecto
         std::vector<std::int64_t> plain, l1;
         for (std::int64_t k : live[i])
             (has_l1(jobs[i].specs[static_cast<std::size_t>(k)].penalty) ? l1 : plain).push_back(k);
+        // columns of a loss side by side (a block's one-row steps take the
+        // coefficients of a run of them in one call, see train_block_impl)
+        auto by_loss = [&](std::int64_t a, std::int64_t b) {
+            const ColumnSpec &sa = jobs[i].specs[static_cast<std::size_t>(a)],
+                             &sb = jobs[i].specs[static_cast<std::size_t>(b)];
+            return sa.loss != sb.loss ? sa.loss < sb.loss : sa.epsilon < sb.epsilon;
+        };
+        std::stable_sort(plain.begin(), plain.end(), by_loss);
+        std::stable_sort(l1.begin(), l1.end(), by_loss);
         const auto K = static_cast<std::int64_t>(live[i].size());
         const auto P = static_cast<std::int64_t>(plain.size()), L = static_cast<std::int64_t>(l1.size());
         const bool narrow = J >= n && K > n && K < 4 * n;
