@@ -262,7 +262,7 @@ SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowCo
     return true;
 }
 
-// with_loss(kind, epsilon, f) out of line, compiled for the baseline// with_loss(kind, epsilon, f) out of line, compiled for the baseline
+// with_loss(kind, epsilon, f) out of line, compiled for the baseline
 // instruction set or AVX2 (`wide`): f (a lambda, which does not take the
 // instruction set of the function it is written in) must be
 // SGDTUNE_ALWAYS_INLINE. Out of line: the loss dispatch inlined into the
