@@ -195,20 +195,18 @@ __attribute__((noinline, target("avx2"))) void batch_add_avx2(const T* const* x,
                                                               std::int64_t d, const T* cs, const T* a) {
     batch_add_body(x, m, skip, WT, ZT, K, j0, j1, d, cs, a);
 }
+#endif
 
 }  // namespace detail
+#endif
 
+#if defined(SGDTUNE_HAVE_VECTORS) && defined(SGDTUNE_X86_DISPATCH)
 // AVX-512: the same numbers with 512-bit vectors. A float64 dot product's
 // eight lanes are one vector; a float32 one's are half of one, so a vector
 // holds eight features of two columns (a pair) and a row's eight features
 // twice. The tiles' eight-lane sums are combined several columns at a time,
 // in the order combine8 uses for each.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw")
-#endif
+SGDTUNE_AVX512_BEGIN
 namespace detail::avx512 {
 
 #include "tiles.inc"
@@ -346,15 +344,7 @@ __attribute__((noinline)) void batch_add_avx512(const T* const* x, std::int64_t 
 }
 
 }  // namespace detail::avx512
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-namespace detail {
-#endif
-
-}  // namespace detail
+SGDTUNE_AVX512_END
 #endif
 
 // The kernels read rows in whole groups of eight features, up to padded(d):

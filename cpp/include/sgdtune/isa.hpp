@@ -16,6 +16,17 @@
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define SGDTUNE_X86_DISPATCH 1
 #define SGDTUNE_INLINE_INTO_ISA __attribute__((always_inline)) inline
+// Code between these is compiled for AVX-512 (the subsets every AVX-512 CPU
+// since Skylake-SP has: foundation, vector length, double/quad, byte/word), and
+// called only where isa_level() says the CPU has them.
+#if defined(__clang__)
+#define SGDTUNE_AVX512_BEGIN                                                                                       \
+    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512vl,avx512dq,avx512bw\"))), apply_to = function)")
+#define SGDTUNE_AVX512_END _Pragma("clang attribute pop")
+#else
+#define SGDTUNE_AVX512_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512vl,avx512dq,avx512bw\")")
+#define SGDTUNE_AVX512_END _Pragma("GCC pop_options")
+#endif
 #else
 #define SGDTUNE_INLINE_INTO_ISA inline
 #endif
@@ -35,8 +46,7 @@ inline Isa isa_level() {
 #ifdef SGDTUNE_X86_DISPATCH
     static const Isa cpu = [] {
         __builtin_cpu_init();  // safe to call again; needed if used before constructors ran
-        // the subsets the 512-bit kernels are compiled for (every AVX-512 CPU
-        // since Skylake-SP has them: foundation, vector length, double/quad, byte/word)
+        // the subsets SGDTUNE_AVX512_BEGIN compiles for
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
             return Isa::avx512;

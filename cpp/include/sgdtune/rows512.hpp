@@ -19,12 +19,7 @@
 #include "simd.hpp"
 
 #if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw")
-#endif
+SGDTUNE_AVX512_BEGIN
 namespace sgdtune::detail::avx512 {
 
 // Eight doubles, eight T, eight 64-bit masks.
@@ -228,9 +223,5 @@ __attribute__((noinline)) void l1_step_one8(T* W, T* Q, T* Z, std::int64_t d, do
 }
 
 }  // namespace sgdtune::detail::avx512
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+SGDTUNE_AVX512_END
 #endif
