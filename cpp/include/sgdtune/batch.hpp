@@ -317,19 +317,16 @@ SGDTUNE_ALWAYS_INLINE inline void dot_tiles512(const T* const* x, std::int64_t r
 }
 
 template <class T>
-__attribute__((noinline)) void batch_dot_avx512(const T* const* x, std::int64_t m,
-                                                                      const T* WT, std::int64_t K, std::int64_t d,
-                                                                      double* P) {
+__attribute__((noinline)) void batch_dot_avx512(const T* const* x, std::int64_t m, const T* WT, std::int64_t K,
+                                                std::int64_t d, double* P) {
     // 16 accumulators, 4 weight vectors and a row's: 21 of the 32 registers
     dot_tiles512<T, 4, 4>(x, m, WT, K, 0, K, d, P);
 }
 
 template <class T>
-__attribute__((noinline)) void batch_add_avx512(const T* const* x, std::int64_t m,
-                                                                      const unsigned char* skip, T* WT, T* ZT,
-                                                                      std::int64_t K, std::int64_t j0,
-                                                                      std::int64_t j1, std::int64_t d, const T* cs,
-                                                                      const T* a) {
+__attribute__((noinline)) void batch_add_avx512(const T* const* x, std::int64_t m, const unsigned char* skip, T* WT,
+                                                T* ZT, std::int64_t K, std::int64_t j0, std::int64_t j1, std::int64_t d,
+                                                const T* cs, const T* a) {
     using V = std::conditional_t<sizeof(T) == 8, v8d, v16f>;
     constexpr std::int64_t LV = sizeof(V) / sizeof(T);
     // whole 512-bit vectors, then the rest (and a partial last vector) in 256-bit ones

@@ -62,19 +62,19 @@ std::vector<std::vector<std::int64_t>> live_columns(const std::vector<Job<T>>& j
 // Splits jobs into chunks. Whole jobs keep the widest blocks (each mini-batch
 // read once for the most columns) and are used when they already share out
 // evenly: their count is a multiple of the threads', or large. Otherwise the
-// jobs that fill whole rounds of the threads stay whole and each of the last
+// jobs that fill whole rounds of the threads stay whole, and each of the last
 // J % n_threads jobs has its columns split in n_threads parts, so that every
-// round of work keeps all threads busy (the threads take chunks in order, each
-// the next one when it is free: three 24-column fold jobs on two threads, two
-// whole and one halved, ran the 24-configuration grid's epochs 1.1x as fast at
-// batch_size 64 (1.04x at 1) as all three halved, whose every column read its
-// rows with half as many others), except a
-// job with fewer than four columns a thread
-// (but more than one) while every thread has a job anyway: narrow blocks cost
-// more per column than the uneven rounds (three 4-column jobs, 40,000 rows, two
-// threads: 71 ms split in 2-column chunks, 50 ms whole; three 6-column jobs:
-// 198 and 118 ms). One-column chunks take the single-column kernels and are
-// worth the split (three 2-column jobs: 33 ms split, 49 ms whole).
+// round of work keeps all threads busy (the threads take the chunks in order,
+// each the next one when it is free). Three 24-column fold jobs on two
+// threads, two whole and one halved, ran the 24-configuration grid's epochs
+// 1.1x as fast at batch_size 64 (1.04x at 1) as all three halved, whose every
+// column read its rows with half as many others. A job with fewer than four
+// columns a thread (but more than one) stays whole while every thread has a
+// job anyway: narrow blocks cost more per column than the uneven rounds (three
+// 4-column jobs, 40,000 rows, two threads: 71 ms split in 2-column chunks,
+// 50 ms whole; three 6-column jobs: 198 and 118 ms). One-column chunks take the
+// single-column kernels and are worth the split (three 2-column jobs: 33 ms
+// split, 49 ms whole).
 template <class T>
 std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vector<std::vector<std::int64_t>>& live,
                                int n_threads) {

@@ -1077,7 +1077,7 @@ std::vector<ColumnResult> train_block(const Data& X, const TrainData& td, Block<
                                       StopToken& stop, bool may_poll, JobState<T>* state,
                                       const std::int64_t* idx, bool writes_stream, int team_members = 1) {
 #ifdef SGDTUNE_X86_DISPATCH
-    const Isa isa = isa_level();  // (the mini-batch kernels have an AVX-512 build of their own)
+    const Isa isa = isa_level();  // (the mini-batch and row kernels have AVX-512 builds of their own)
     if (isa != Isa::baseline)
         return detail::train_block_avx2<T, Data>(X, td, block, specs, opt, stop, may_poll, state, idx,
                                                  writes_stream, team_members, isa);
