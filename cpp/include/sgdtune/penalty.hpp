@@ -88,7 +88,8 @@ namespace detail {
 // the new weights and updates z; `take` and `tz` select the lanes whose
 // weight (and averaged store) change, unless every lane does (!Masked: the
 // new values are taken as they are, with no round trip through double).
-template <class T, bool Averaging, bool Masked = true>
+// MaskedQ: the Q entries of the lanes not taken are left as they are too.
+template <class T, bool Averaging, bool Masked = true, bool MaskedQ = false>
 SGDTUNE_ALWAYS_INLINE inline simd::v4<T> l1_four_values(simd::v4<T> old_w, T* q_p, simd::v4<T>& z, simd::v4d vs,
                                                         simd::v4d vinv, simd::v4d vu, simd::v4d va, simd::v4l take,
                                                         simd::v4l tz) {
@@ -96,14 +97,19 @@ SGDTUNE_ALWAYS_INLINE inline simd::v4<T> l1_four_values(simd::v4<T> old_w, T* q_
     const v4d zero = simd::splat(0.0);
     const v4d v = simd::widen<T>(old_w);
     const v4d w = vs * v;
-    const v4d qv = simd::widen<T>(simd::load(q_p));
+    const simd::v4<T> old_q = simd::load(q_p);
+    const v4d qv = simd::widen<T>(old_q);
     const v4d shrunk = w - (vu + qv);
     const v4d grown = w + (vu - qv);
     const v4d pos = shrunk > zero ? shrunk : zero;
     const v4d neg = grown < zero ? grown : zero;
     const v4d nw = (w > zero ? pos : zero) + (w < zero ? neg : zero);
     const simd::v4<T> nv = simd::narrow<T>(nw * vinv);
-    simd::store(q_p, simd::narrow<T>(qv + (nw - w)));
+    const simd::v4<T> nq = simd::narrow<T>(qv + (nw - w));
+    if constexpr (MaskedQ)
+        simd::store(q_p, simd::select<T>(take, nq, old_q));
+    else
+        simd::store(q_p, nq);
     if constexpr (Averaging) {
         const simd::v4<T> nz = z - simd::narrow<T>(va * (simd::widen<T>(nv) - v));
         if constexpr (Masked)
@@ -118,12 +124,13 @@ SGDTUNE_ALWAYS_INLINE inline simd::v4<T> l1_four_values(simd::v4<T> old_w, T* q_
 }
 
 // The same for four weights in memory at w_p (and z_p).
-template <class T, bool Averaging, bool Masked = true>
+template <class T, bool Averaging, bool Masked = true, bool MaskedQ = false>
 SGDTUNE_ALWAYS_INLINE inline void l1_four(T* w_p, T* q_p, T* z_p, simd::v4d vs, simd::v4d vinv, simd::v4d vu,
                                           simd::v4d va, simd::v4l take, simd::v4l tz) {
     simd::v4<T> z{};
     if constexpr (Averaging) z = simd::load(z_p);
-    const simd::v4<T> nw = l1_four_values<T, Averaging, Masked>(simd::load(w_p), q_p, z, vs, vinv, vu, va, take, tz);
+    const simd::v4<T> nw =
+        l1_four_values<T, Averaging, Masked, MaskedQ>(simd::load(w_p), q_p, z, vs, vinv, vu, va, take, tz);
     if constexpr (Averaging) simd::store(z_p, z);
     simd::store(w_p, nw);
 }
@@ -202,20 +209,76 @@ inline void l1_step_block(T* __restrict W, T* __restrict Q, T* __restrict Z, con
 #if defined(SGDTUNE_HAVE_VECTORS)
     using simd::v4d;
     using simd::v4l;
-    for (; k0 + 4 <= k_end; k0 += 4) {
-        const v4d vs = simd::load(s + k0), vinv = simd::load(inv_s + k0), vu = simd::load(u + k0);
+    // columns g0..g0+3 (within the row), those in [lo, k_end) with on[k] != 0 taken
+    auto group = [&](std::int64_t g0, std::int64_t lo, auto masked_q) SGDTUNE_ALWAYS_INLINE {
+        const v4d vs = simd::load(s + g0), vinv = simd::load(inv_s + g0), vu = simd::load(u + g0);
         const v4d zero = simd::splat(0.0);
-        const v4l take = simd::load(on + k0) != zero;
+        v4l take = simd::load(on + g0) != zero;
+        if constexpr (decltype(masked_q)::value)
+            for (int i = 0; i < 4; ++i)
+                if (g0 + i < lo || g0 + i >= k_end) take[i] = 0;
         [[maybe_unused]] v4d va = zero;
         [[maybe_unused]] v4l tz = take;
         if constexpr (Averaging) {
-            va = simd::load(a + k0);
-            tz = simd::load(avg + k0) != zero;
+            va = simd::load(a + g0);
+            tz = take & (simd::load(avg + g0) != zero);
         }
         for (std::int64_t f = 0; f < n; ++f) {
-            const std::int64_t q = row(f) * K + k0;
-            detail::l1_four<T, Averaging>(W + q, Q + q, Averaging ? Z + q : nullptr, vs, vinv, vu, va, take, tz);
+            const std::int64_t q = row(f) * K + g0;
+            detail::l1_four<T, Averaging, true, decltype(masked_q)::value>(
+                W + q, Q + q, Averaging ? Z + q : nullptr, vs, vinv, vu, va, take, tz);
         }
+    };
+    for (; k0 + 4 <= k_end; k0 += 4) group(k0, k0, std::false_type{});
+    // One to three columns left. They used to go one weight at a time (the
+    // loop at the end), where a halving search's few surviving L1 columns
+    // spent most of their time. In a row of four columns or more: a group of
+    // the last four columns of [0, k_end) (or the first four of the row), its
+    // other columns' weights, Q entries and averaged stores written back
+    // unchanged.
+    if (k0 < k_end && K >= 4) {
+        group(std::max<std::int64_t>(0, k_end - 4), k0, std::true_type{});
+        return;
+    }
+    // In a row of two or three (dense rows, all of them): the rows as one
+    // array of n K weights, four at a time, element e being column e % K, so
+    // that lane i of the v-th vector of every run of K vectors is column
+    // (4 v + i) % K (the columns outside [k0, k_end) and those without a step
+    // written back unchanged); the last elements, fewer than 4 K, go one by
+    // one. (Groups of four from each row's first column, reaching into the
+    // next row, ran at half the speed of the loop at the end: each vector's
+    // load waited on the store of the one before, which it overlapped.)
+    if (k0 < k_end && (K == 2 || K == 3) && features == nullptr) {
+        v4d vs[3], vinv[3], vu[3], va[3];
+        v4l take[3], tz[3];
+        for (int v = 0; v < K; ++v)
+            for (int i = 0; i < 4; ++i) {
+                const auto c = static_cast<std::int64_t>((4 * v + i) % K);
+                const bool on_c = c >= k0 && c < k_end && on[c] != 0.0;
+                vs[v][i] = s[c];
+                vinv[v][i] = inv_s[c];
+                vu[v][i] = u[c];
+                va[v][i] = Averaging ? a[c] : 0.0;
+                take[v][i] = on_c ? -1 : 0;
+                tz[v][i] = on_c && Averaging && avg[c] != 0.0 ? -1 : 0;
+            }
+        const std::int64_t total = n * K, run = 4 * K;
+        std::int64_t e = 0;
+        for (; e + run <= total; e += run)
+            for (int v = 0; v < K; ++v) {
+                const std::int64_t q = e + 4 * v;
+                detail::l1_four<T, Averaging, true, true>(W + q, Q + q, Averaging ? Z + q : nullptr, vs[v], vinv[v],
+                                                          vu[v], va[v], take[v], tz[v]);
+            }
+        for (; e < total; ++e) {
+            const std::int64_t c = e % K;
+            if (c < k0 || c >= k_end || on[c] == 0.0) continue;
+            if (Averaging && avg[c] != 0.0)
+                l1_weight_scalar<T, true>(W, Q, Z, e, s[c], inv_s[c], u[c], a[c]);
+            else
+                l1_weight_scalar<T, false>(W, Q, Z, e, s[c], inv_s[c], u[c], a[c]);
+        }
+        return;
     }
 #endif
     if (k0 == k_end) return;
