@@ -221,14 +221,14 @@ def test_batch_step_coefficients_are_the_row_by_row_numbers(loss, scaled):
     assert_array_equal(vector.intercept_, scalar.intercept_)
 
 
-def test_log_loss_derivative_is_within_two_units_in_the_last_place():
+def test_log_loss_derivative_is_within_a_few_units_in_the_last_place():
     # exp is sgdtune's own (the same numbers in vector code): close to NumPy's.
     rng = np.random.default_rng(0)
     z = np.concatenate([rng.uniform(-18, 18, 20000), rng.uniform(18, 700, 20000)])
     d = _core.loss_derivative(_core.Loss.log_loss, 0.0, z, np.ones_like(z))
     expected = np.where(z > 18, -np.exp(-np.maximum(z, 18)), -1 / (np.exp(np.minimum(z, 18)) + 1))
     ulps = np.abs(d - expected) / np.spacing(np.abs(expected))
-    assert ulps.max() <= 2
+    assert ulps.max() <= 3  # (2 measured here; NumPy's own exp may be one off)
     # and below the smallest normal number, one rounding
     z = np.linspace(709, 746, 2001)
     d = _core.loss_derivative(_core.Loss.log_loss, 0.0, z, np.ones_like(z))
