@@ -1,14 +1,14 @@
 // Which instruction set the kernels run with. On x86 the trainer and the
 // prediction kernel are compiled twice: for the build's baseline and, in entry
 // points marked target("avx2"), for AVX2; the mini-batch kernels (batch.hpp)
-// once more for AVX-512, whose 512-bit units double their arithmetic where the
-// CPU has them at full width. The best level this CPU has is chosen at run time
-// (never at build time: a wheel runs on any x86-64). The kernels take a `wide`
-// flag, true inside the AVX2 entry points, for the code that works on four
-// columns at a time (in a baseline build its 256-bit vectors would be
-// emulated), and the mini-batch kernels the level. Every level gives the same
-// numbers bit for bit: every sum's order is written out and no multiply-add
-// is fused.
+// and the row kernels' loops (rows512.hpp) once more for AVX-512, whose
+// 512-bit units double their arithmetic where the CPU has them at full width.
+// The best level this CPU has is chosen at run time (never at build time: a
+// wheel runs on any x86-64). The kernels take a `wide` flag, true inside the
+// AVX2 entry points, for the code that works on four columns at a time (in a
+// baseline build its 256-bit vectors would be emulated), and the trainer the
+// level, to choose the AVX-512 kernels. Every level gives the same numbers bit
+// for bit: every sum's order is written out and no multiply-add is fused.
 #pragma once
 
 #include <atomic>
