@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -376,6 +377,27 @@ def test_instruction_sets_give_identical_models(dtype, sparse, n_classes):
         for auto, low in zip(best, ms, strict=True):
             assert_array_equal(auto.coef_, low.coef_, err_msg=level)
             assert_array_equal(auto.intercept_, low.intercept_, err_msg=level)
+
+
+@pytest.mark.skipif(bool(os.environ.get("SGDTUNE_SANITIZED")),
+                    reason="starts fresh interpreters, which the sanitizer runs do not set up")
+@pytest.mark.parametrize("value", ["baseline", "avx2", "sse9"])
+def test_sgdtune_isa_environment_variable_caps_the_kernels(value):
+    # (a fresh process: the kernels read the variable once)
+    import subprocess
+    import sys
+    code = "import warnings, sgdtune; from sgdtune import _core; print(_core.isa())"
+    run = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "SGDTUNE_ISA": value}, check=True)
+    levels = ["baseline", "avx2", "avx512"]
+    best = _core.isa()
+    if value in levels:
+        want = levels[min(levels.index(value), levels.index(best))]
+        assert run.stdout.strip() == want
+        assert "SGDTUNE_ISA" not in run.stderr
+    else:  # ignored, with a warning
+        assert run.stdout.strip() == best
+        assert "SGDTUNE_ISA must be" in run.stderr
 
 
 def test_limit_isa_rejects_an_unknown_level():

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define SGDTUNE_X86_DISPATCH 1
@@ -35,10 +37,28 @@ namespace sgdtune {
 
 enum class Isa : int { baseline = 0, avx2 = 1, avx512 = 2 };
 
-// For tests: the highest level the kernels may use (they use the lower of
-// this and what the CPU has).
+inline const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::avx512:
+            return "avx512";
+        case Isa::avx2:
+            return "avx2";
+        default:
+            return "baseline";
+    }
+}
+
+// The highest level the kernels may use (they use the lower of this and what
+// the CPU has): from the environment variable SGDTUNE_ISA ("baseline",
+// "avx2" or "avx512") when the process first asks, for CPUs that slow down
+// in 512-bit code, and set by tests (_core.limit_isa).
 inline std::atomic<int>& isa_limit() {
-    static std::atomic<int> limit{static_cast<int>(Isa::avx512)};
+    static std::atomic<int> limit{[] {
+        const char* env = std::getenv("SGDTUNE_ISA");
+        for (Isa isa : {Isa::baseline, Isa::avx2})
+            if (env != nullptr && std::strcmp(env, isa_name(isa)) == 0) return static_cast<int>(isa);
+        return static_cast<int>(Isa::avx512);
+    }()};
     return limit;
 }
 
@@ -57,17 +77,6 @@ inline Isa isa_level() {
 #else
     return Isa::baseline;
 #endif
-}
-
-inline const char* isa_name(Isa isa) {
-    switch (isa) {
-        case Isa::avx512:
-            return "avx512";
-        case Isa::avx2:
-            return "avx2";
-        default:
-            return "baseline";
-    }
 }
 
 inline const char* isa_in_use() { return isa_name(isa_level()); }
