@@ -190,9 +190,10 @@ inline void l1_step(T* W, T* Q, T* Z, std::int64_t K, std::int64_t k, double s, 
 //
 // Four columns at a time where it can: each group of four keeps its
 // parameters in registers while it walks down the rows of W, so the work per
-// row is a few vector operations with no loop set-up; the columns left over
-// take l1_weight one by one. The trainer calls it only inside its AVX2 entry
-// point (see isa.hpp).
+// row is a few vector operations with no loop set-up; the one to three
+// columns left over go as a group of four too where the rows allow (see
+// below), else take l1_weight one by one. The trainer calls it only inside
+// its AVX2 entry point (see isa.hpp).
 template <class T, bool Averaging, class Idx>
 #if defined(__GNUC__)
 __attribute__((always_inline))
