@@ -58,10 +58,10 @@ def test_classifier_folds_equal_separate_fits(sparse, dtype, n_jobs):
 @pytest.mark.parametrize("n_l1, n_l2", [(1, 1), (2, 1), (3, 0), (1, 3), (3, 3), (6, 3), (11, 3)])
 def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2):
     # A block's L1 step takes its L1 columns eight and four at a time and
-    # the one to three left over as a group of four whose other columns (in a
-    # block of two or three columns, the next feature's) are written back
-    # unchanged: every count of L1 columns, with L2 ones beside them, gives
-    # each column the model it gets alone.
+    # the one to three left over as a group of four whose other columns are
+    # written back unchanged (in a block of two or three columns, with its
+    # rows taken as one array): every count of L1 columns, with L2 ones beside
+    # them, gives each column the model it gets alone.
     rng = np.random.default_rng(n_l1)
     X = rng.normal(size=(400, 23)).astype(dtype)
     y = (X[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
