@@ -165,7 +165,7 @@ __attribute__((noinline)) void l1_step_block8(T* __restrict W, T* __restrict Q, 
         v8l tz = take;
         if constexpr (Averaging) {
             va = load8(a + k0);
-            tz = load8(avg + k0) != zero;
+            tz = take & (load8(avg + k0) != zero);  // (as l1_step_block's groups)
         }
         for (std::int64_t f = 0; f < n; ++f) {
             const std::int64_t q = (features ? static_cast<std::int64_t>(features[f]) : f) * K + k0;

@@ -259,7 +259,7 @@ SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowCo
         const double cw = clf ? select(y > 0.0, a.wpos[k], a.wneg[k]) : 1.0;
         a.coef[k] = -a.eta[k] * g * cw * a.weight;
     }
-    return true;
+    return true;  // (with_loss passes a result on; finiteness is in a.finite)
 }
 
 // with_loss(kind, epsilon, f) out of line, compiled for the baseline
