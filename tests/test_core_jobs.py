@@ -90,6 +90,43 @@ def test_trials_fused_in_one_block_equal_trials_alone(data, n_threads, batch_siz
             assert_array_equal(fused.avg_coef[i], alone.avg_coef[0])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_wide_sparse_blocks_equal_trials_alone(n_threads, batch_size, dtype):
+    # A sparse job whose weights outgrow a second-level cache is cut into
+    # chunks of one cache line of columns (8 float64, 16 float32), and the
+    # AVX-512 kernels take a sparse row's update and L1 step eight columns at
+    # a time in one pass, the columns left over by the four-column code: every
+    # column still gets the model it gets alone. 8,000 features, 21 columns
+    # (hinge and log loss; L2, L1, elastic-net and none), rows of 0 to 40
+    # non-zeros, a few features in every row.
+    rng = np.random.default_rng(7)
+    n, d = 240, 8000
+    lengths = rng.integers(0, 41, size=n)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate([np.sort(rng.choice(d, size=m, replace=False)) for m in lengths])
+    indices[indptr[:-1][lengths > 0]] = 0  # a feature most rows share
+    X = sp.csr_matrix((rng.exponential(size=indices.size), indices, indptr), shape=(n, d))
+    X.sort_indices()
+    X = X.astype(dtype)
+    y = (rng.uniform(size=n) < 0.5).astype(np.float64)
+    penalties = ["l1", "l2", "elasticnet", "none", "l1", "elasticnet", "l2"] * 3
+    configs = [(10.0 ** (-5 + i % 4), ("hinge", "log_loss")[i % 2], p)
+               for i, p in enumerate(penalties)]
+    rows = np.arange(200, dtype=np.int64)
+    options = _options(batch_size=batch_size)
+    options.unique_row_indices = True  # canonical rows: one row's update and L1 step go together
+    fused = _job(y, rows, [_spec(a, loss, p) for a, loss, p in configs], d, options, dtype=dtype)
+    _train(X, [fused], n_threads)
+    for i, (a, loss, p) in enumerate(configs):
+        alone = _job(y, rows, [_spec(a, loss, p)], d, options, dtype=dtype)
+        _train(X, [alone], 1)
+        assert_array_equal(fused.coef[i], alone.coef[0], err_msg=str(configs[i]))
+        assert_array_equal(fused.intercept[i], alone.intercept[0])
+    assert np.count_nonzero(fused.coef) > 0
+
+
 @pytest.mark.parametrize("n_threads", [1, 2, 4])
 def test_jobs_in_one_call_equal_jobs_called_one_by_one(data, n_threads):
     X, y, folds = data

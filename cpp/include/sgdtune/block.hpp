@@ -8,9 +8,46 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace sgdtune {
+
+// Storage of a block's d x K arrays: aligned to cache lines, and an array of
+// 2 MiB or more to whole 2 MiB pages with the kernel asked for huge pages
+// (Linux, where transparent huge pages are on "madvise"), so that a sparse
+// step's scattered rows do not miss the address translation caches.
+template <class T>
+struct WeightAllocator {
+    using value_type = T;
+    static constexpr std::size_t kHuge = std::size_t{1} << 21;
+    WeightAllocator() = default;
+    template <class U>
+    WeightAllocator(const WeightAllocator<U>&) noexcept {}
+    T* allocate(std::size_t n) {
+        const std::size_t bytes = n * sizeof(T);
+        const bool huge = bytes >= kHuge;
+        const std::size_t align = huge ? kHuge : 64;
+        void* p = std::aligned_alloc(align, (bytes + align - 1) / align * align);
+        if (p == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+        if (huge) (void)madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);
+#endif
+        return static_cast<T*>(p);
+    }
+    void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+    template <class U>
+    bool operator==(const WeightAllocator<U>&) const noexcept { return true; }
+    template <class U>
+    bool operator!=(const WeightAllocator<U>&) const noexcept { return false; }
+};
+template <class T>
+using WeightVector = std::vector<T, WeightAllocator<T>>;
 
 // Caller-owned model arrays, one row per column (the scikit-learn layout
 // coef_[k, j]). avg_coef and avg_intercept may be null when nothing averages.
@@ -26,12 +63,12 @@ struct ModelArrays {
 template <class T>
 struct Block {
     std::int64_t d = 0, K = 0;
-    std::vector<T> W;  // d x K, row-major
+    WeightVector<T> W;  // d x K, row-major
     std::vector<double> scale, intercept;
     bool averaging = false;
-    std::vector<T> Z;
+    WeightVector<T> Z;
     std::vector<double> avg_a, avg_b, avg_intercept;
-    std::vector<T> Q;         // L1: penalty each weight has received (d x K)
+    WeightVector<T> Q;         // L1: penalty each weight has received (d x K)
     std::vector<double> u;    // L1: penalty each weight could have received
 
     // Columns idx[0], ..., idx[K - 1] of the caller's arrays, in that order.

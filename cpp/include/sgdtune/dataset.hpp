@@ -152,7 +152,7 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot(const DenseView<T>& X, std::int64_t i,
 
 template <class T, class I>
 SGDTUNE_ALWAYS_INLINE inline void row_dot(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int64_t K,
-                                           T* acc, double* out, bool wide = false) {
+                                           T* acc, double* out, bool wide = false, std::int64_t k_first = 0) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
     if (K == 1) {
@@ -161,7 +161,7 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot(const CsrView<T, I>& X, std::int64_t i
         out[0] = static_cast<double>(s);
         return;
     }
-    std::int64_t k0 = 0;
+    std::int64_t k0 = k_first;  // (columns before k_first: another kernel's)
 #if defined(SGDTUNE_HAVE_VECTORS)
     for (; wide && k0 + 4 <= K; k0 += 4) {  // four columns at a time, the sums in a register
         simd::v4<T> sum = {};
@@ -266,10 +266,11 @@ SGDTUNE_ALWAYS_INLINE inline void row_add(const DenseView<T>& X, std::int64_t i,
 
 template <class T, class I>
 SGDTUNE_ALWAYS_INLINE inline void row_add(const CsrView<T, I>& X, std::int64_t i, T* W, std::int64_t K,
-                                           const T* c, T* Z, const T* a, bool wide = false) {
+                                           const T* c, T* Z, const T* a, bool wide = false,
+                                           std::int64_t k_first = 0) {
     const std::int64_t b = static_cast<std::int64_t>(X.indptr[i]);
     const std::int64_t e = static_cast<std::int64_t>(X.indptr[i + 1]);
-    std::int64_t k0 = 0;
+    std::int64_t k0 = k_first;  // (columns before k_first: another kernel's)
 #if defined(SGDTUNE_HAVE_VECTORS)
     for (; wide && k0 + 4 <= K; k0 += 4) {  // four columns at a time, their coefficients in registers
         const auto vc = simd::load(c + k0);

@@ -9,6 +9,7 @@
 // called from the AVX2 trainer only where the CPU has AVX-512 (isa.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -122,20 +123,25 @@ __attribute__((noinline)) void row_add8(const DenseView<T>& X, std::int64_t i, T
 }
 
 // l1_four_values for eight weights.
-template <class T, bool Averaging, bool Masked>
+template <class T, bool Averaging, bool Masked, bool MaskedQ = false>
 SGDTUNE_ALWAYS_INLINE inline v8<T> l1_eight_values(v8<T> old_w, T* q_p, v8<T>& z, v8d vs, v8d vinv, v8d vu, v8d va,
                                                    v8l take, v8l tz) {
     const v8d zero = {};
     const v8d v = widen8<T>(old_w);
     const v8d w = vs * v;
-    const v8d qv = widen8<T>(load8(q_p));
+    const v8<T> old_q = load8(q_p);
+    const v8d qv = widen8<T>(old_q);
     const v8d shrunk = w - (vu + qv);
     const v8d grown = w + (vu - qv);
     const v8d pos = shrunk > zero ? shrunk : zero;
     const v8d neg = grown < zero ? grown : zero;
     const v8d nw = (w > zero ? pos : zero) + (w < zero ? neg : zero);
     const v8<T> nv = narrow8<T>(nw * vinv);
-    store8(q_p, narrow8<T>(qv + (nw - w)));
+    const v8<T> nq = narrow8<T>(qv + (nw - w));
+    if constexpr (MaskedQ)
+        store8(q_p, select8<T>(take, nq, old_q));
+    else
+        store8(q_p, nq);
     if constexpr (Averaging) {
         const v8<T> nz = z - narrow8<T>(va * (widen8<T>(nv) - v));
         if constexpr (Masked)
@@ -147,6 +153,63 @@ SGDTUNE_ALWAYS_INLINE inline v8<T> l1_eight_values(v8<T> old_w, T* q_p, v8<T>& z
         return select8<T>(take, nv, old_w);
     else
         return nv;
+}
+
+// row_dot of a sparse row: the columns in eights (each column's products
+// summed in the row's order, as row_dot's four-column lanes), the rest by row_dot.
+template <class T, class I>
+__attribute__((noinline)) void csr_row_dot8(const CsrView<T, I>& X, std::int64_t i, const T* W, std::int64_t K,
+                                            T* acc, double* out) {
+    const auto b = static_cast<std::int64_t>(X.indptr[i]), e = static_cast<std::int64_t>(X.indptr[i + 1]);
+    std::int64_t k0 = 0;
+    for (; k0 + 8 <= K; k0 += 8) {
+        v8<T> sum = {};
+        for (std::int64_t p = b; p < e; ++p)
+            sum += splat8(X.data[p]) * load8(W + static_cast<std::int64_t>(X.indices[p]) * K + k0);
+        for (int q = 0; q < 8; ++q) out[k0 + q] = static_cast<double>(sum[q]);
+    }
+    if (k0 < K) row_dot(X, i, W, K, acc, out, true, k0);
+}
+
+// row_add of a sparse row into a block without averaging, the columns in
+// eights; and, when the row's features are distinct, the L1 step of the
+// columns in [l1_lo, l1_hi) with on[k] != 0 on those features in the same
+// pass (l1_step_block's numbers: each weight takes its update, then its step,
+// as when the two passes go one after the other; the Q entries of the other
+// columns are written back unchanged). l1_lo >= l1_hi: the update alone.
+template <class T, class I>
+__attribute__((noinline)) void csr_row_add8(const CsrView<T, I>& X, std::int64_t i, T* W, T* Q, std::int64_t K,
+                                            const T* c, std::int64_t l1_lo, std::int64_t l1_hi,
+                                            const double* s, const double* inv_s, const double* u,
+                                            const double* on) {
+    const auto b = static_cast<std::int64_t>(X.indptr[i]), e = static_cast<std::int64_t>(X.indptr[i + 1]);
+    std::int64_t k0 = 0;
+    for (; k0 + 8 <= K; k0 += 8) {
+        const v8<T> vc = load8(c + k0);
+        if (k0 + 8 <= l1_lo || k0 >= l1_hi) {  // no L1 step among these eight columns
+            for (std::int64_t p = b; p < e; ++p) {
+                T* w = W + static_cast<std::int64_t>(X.indices[p]) * K + k0;
+                store8(w, load8(w) + vc * splat8(X.data[p]));
+            }
+            continue;
+        }
+        const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
+        v8l take = load8(on + k0) != zero;
+        for (int q = 0; q < 8; ++q)
+            if (k0 + q < l1_lo || k0 + q >= l1_hi) take[q] = 0;
+        for (std::int64_t p = b; p < e; ++p) {
+            const std::int64_t off = static_cast<std::int64_t>(X.indices[p]) * K + k0;
+            v8<T> z{};
+            store8(W + off, l1_eight_values<T, false, true, true>(load8(W + off) + vc * splat8(X.data[p]), Q + off,
+                                                                 z, vs, vinv, vu, zero, take, take));
+        }
+    }
+    if (k0 == K) return;
+    row_add(X, i, W, K, c, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true, k0);
+    const std::int64_t lo = std::max(k0, l1_lo);
+    if (lo < l1_hi)
+        l1_step_block<T, false>(W, Q, static_cast<T*>(nullptr), X.indices + b, e - b, K, lo, l1_hi, s, inv_s, u,
+                                static_cast<const double*>(nullptr), on, static_cast<const double*>(nullptr));
 }
 
 // l1_step_block: the columns in eights, the rest by l1_step_block.
