@@ -81,9 +81,11 @@ std::vector<std::vector<std::int64_t>> live_columns(const std::vector<Job<T>>& j
 // steps are bound by fetching the weights of each non-zero, and narrower
 // blocks stay in the last-level cache, while reading a sparse row again costs
 // little. The 24-configuration grid over 200,000 x 50,000 CSR rows (two
-// threads): float64 4.38 s with 24- and 12-column chunks, 3.12 s with 8, 3.72
-// with 4, 4.93 with 6 (AVX-512 takes 8 float64 columns at a time); float32
-// 3.66 s with 24, 3.02 with 16, 3.20 with 8.
+// threads, whole search, with the four-column sparse kernels): float64 4.38 s
+// with 24- and 12-column chunks, 3.12 s with 8, 3.72 with 4, 4.93 with 6
+// (AVX-512 takes 8 float64 columns at a time); float32 3.66 s with 24, 3.02
+// with 16, 3.20 with 8. With the eight-column kernels (rows512.hpp), float64
+// 2.45 s with 8 columns, 2.63 with 16.
 template <class T>
 std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vector<std::vector<std::int64_t>>& live,
                                int n_threads, std::int64_t sparse_width = 0) {
