@@ -93,16 +93,18 @@ def test_trials_fused_in_one_block_equal_trials_alone(data, n_threads, batch_siz
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [1, 4])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_wide_sparse_blocks_equal_trials_alone(n_threads, batch_size, dtype):
-    # A sparse job whose weights outgrow a second-level cache is cut into
-    # chunks of one cache line of columns (8 float64, 16 float32), and the
-    # AVX-512 kernels take a sparse row's update and L1 step eight columns at
-    # a time in one pass, the columns left over by the four-column code: every
-    # column still gets the model it gets alone. 8,000 features, 21 columns
-    # (hinge and log loss; L2, L1, elastic-net and none), rows of 0 to 40
-    # non-zeros, a few features in every row.
+@pytest.mark.parametrize("d", [2000, 8000])
+def test_wide_sparse_blocks_equal_trials_alone(d, n_threads, batch_size, dtype):
+    # A sparse job whose weights outgrow a second-level cache (8,000
+    # features) is cut into chunks of one cache line of columns (8 float64,
+    # 16 float32); one whose weights fit (2,000) stays one 21-column block.
+    # The AVX-512 kernels take a sparse row's update and L1 step eight columns
+    # at a time in one pass, and a 21-column block's last five columns by the
+    # four-column code: every column still gets the model it gets alone.
+    # 21 columns (hinge and log loss; L2, L1, elastic-net and none), rows of
+    # 0 to 40 non-zeros, a feature most rows share.
     rng = np.random.default_rng(7)
-    n, d = 240, 8000
+    n = 240
     lengths = rng.integers(0, 41, size=n)
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     indices = np.concatenate([np.sort(rng.choice(d, size=m, replace=False)) for m in lengths])

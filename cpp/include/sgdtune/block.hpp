@@ -22,7 +22,7 @@ namespace sgdtune {
 // Storage of a block's d x K arrays: aligned to cache lines, so that a row of
 // 8 float64 (16 float32) columns is one line and wider rows split no line
 // (the 24-configuration grid over 50,000 x 100 float64 rows at batch_size 1,
-// whole search: 500 -> 455 ms); and an array of 2 MiB or more in whole 2 MiB
+// whole search, medians of 5: 499-515 -> 455-464 ms); and an array of 2 MiB or more in whole 2 MiB
 // pages with the kernel asked for huge pages (Linux, where transparent huge
 // pages are on "madvise"), so that a sparse step's scattered rows do not miss
 // the address translation caches (the grid over 200,000 x 50,000 CSR rows:

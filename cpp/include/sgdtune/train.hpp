@@ -82,10 +82,10 @@ std::vector<std::vector<std::int64_t>> live_columns(const std::vector<Job<T>>& j
 // blocks stay in the last-level cache, while reading a sparse row again costs
 // little. The 24-configuration grid over 200,000 x 50,000 CSR rows (two
 // threads, whole search, with the four-column sparse kernels): float64 4.38 s
-// with 24- and 12-column chunks, 3.12 s with 8, 3.72 with 4, 4.93 with 6
-// (AVX-512 takes 8 float64 columns at a time); float32 3.66 s with 24, 3.02
-// with 16, 3.20 with 8. With the eight-column kernels (rows512.hpp), float64
-// 2.45 s with 8 columns, 2.63 with 16.
+// with 24-column chunks, 4.09 with 12, 4.10 with 16, 3.12 with 8, 3.72 with 4,
+// 4.93 with 6 (AVX-512 takes 8 float64 columns at a time); float32 3.66 s with
+// 24, 3.02 with 16, 3.20 with 8. With the eight-column kernels (rows512.hpp),
+// float64 2.45 s with 8 columns, 2.63 with 16.
 template <class T>
 std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vector<std::vector<std::int64_t>>& live,
                                int n_threads, std::int64_t sparse_width = 0) {
@@ -115,9 +115,7 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vecto
         const auto K = static_cast<std::int64_t>(live[i].size());
         const auto P = static_cast<std::int64_t>(plain.size()), L = static_cast<std::int64_t>(l1.size());
         if (sparse_width > 0 && K > sparse_width &&
-            jobs[i].model.d * K * static_cast<std::int64_t>(sizeof(T)) *
-                    (1 + (L > 0 ? 1 : 0) + (jobs[i].model.avg_coef != nullptr ? 1 : 0)) >
-                kCacheBytes) {
+            weight_bytes<T>(jobs[i].model.d, K, L > 0, jobs[i].model.avg_coef != nullptr) > kCacheBytes) {
             for (std::int64_t a = 0; a < K; a += sparse_width) {  // the columns without L1 first
                 Chunk c{i, {}, a == 0};
                 for (std::int64_t k = a; k < std::min(K, a + sparse_width); ++k)

@@ -78,6 +78,13 @@ constexpr std::int64_t kPrefetchRowsBatch = 16;
 // same, within noise, on a 24-configuration grid over 200,000 x 50,000 rows)
 constexpr std::int64_t kPrefetchWeightRows = 2;
 constexpr std::int64_t kCacheBytes = std::int64_t{1} << 20;  // a second-level cache, about
+// The bytes of a block's d x K weights with their L1 records and averaged
+// store, where it has them (against kCacheBytes: whether a sparse step's
+// weights come from farther than a second-level cache).
+template <class T>
+constexpr std::int64_t weight_bytes(std::int64_t d, std::int64_t K, bool l1, bool averaging) {
+    return d * K * static_cast<std::int64_t>(sizeof(T)) * (1 + (l1 ? 1 : 0) + (averaging ? 1 : 0));
+}
 // A team member's least share of a batch's multiply-adds (see train_block_impl)
 constexpr std::int64_t kTeamWorkPerMember = 6400;
 
@@ -564,9 +571,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // for a coming row's weights ahead of use; a smaller one mostly has them
     // in cache already, and the prefetches would only cost (one column over
     // 50,000 features: 24 -> 30 ms an epoch with them).
-    const bool far_weights =
-        !dense && d * K * static_cast<std::int64_t>(sizeof(T)) *
-                          (1 + (any_l1 ? 1 : 0) + (block.averaging ? 1 : 0)) > detail::kCacheBytes;
+    const bool far_weights = !dense && detail::weight_bytes<T>(d, K, any_l1, block.averaging) > detail::kCacheBytes;
 
     auto validation_score = [&](std::int64_t k, std::vector<double>& pbuf) -> double {
         // Scores the averaged weights when averaging has started, else the current ones.
@@ -623,7 +628,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // whose features are distinct, the update with the L1 step in one pass
     // (rows512.hpp's csr_row_add8). The 24-configuration grid over 200,000 x
     // 50,000 float64 CSR rows in 8-column chunks (see plan_chunks), whole
-    // search: 3.09-3.15 s with the four-column code, 2.54-2.65 s with these.
+    // search: 3.09-3.17 s with the four-column code, 2.54-2.68 s with these.
     [[maybe_unused]] const bool sparse_rows8 = !dense && rows512 && K >= 8 && !block.averaging;
     [[maybe_unused]] const bool sparse_fused_l1 = sparse_rows8 && !dedupe && fused_l1 && l1_lo < l1_hi;
 
@@ -747,6 +752,16 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 
             // Per-column coefficients, rates and the L2 shrink.
             bool any_update = false, renormalised = false, fuse_update = false, add_after = false;
+            // a sparse row's update eight columns at a time, with the L1 step
+            // of columns [lo, hi) (none where lo >= hi)
+            [[maybe_unused]] auto sparse_add8 = [&](std::int64_t r, std::int64_t lo, std::int64_t hi) {
+#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
+                if constexpr (!dense)
+                    detail::avx512::csr_row_add8(X, rows[r], block.W.data(), lo < hi ? block.Q.data() : nullptr, K,
+                                                 cscaled.data(), lo, hi, l1_s.data(), l1_inv_s.data(), l1_u.data(),
+                                                 l1_on.data());
+#endif
+            };
             if (row_runs) {
                 for (std::int64_t k = 0; k < K; ++k)
                     etas[k] = cols[k].active ? cols[k].sched.eta(cols[k].t) : 0.0;
@@ -865,9 +880,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                             if (sparse_fused_l1)
                                 add_after = true;  // with the L1 step below
                             else
-                                detail::avx512::csr_row_add8(X, rows[r], block.W.data(), static_cast<T*>(nullptr),
-                                                             K, cscaled.data(), K, std::int64_t{0}, l1_s.data(),
-                                                             l1_inv_s.data(), l1_u.data(), l1_on.data());
+                                sparse_add8(r, K, 0);
                             continue;
                         }
 #endif
@@ -995,12 +1008,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 } else if (dedupe) {  // the batch's distinct features
                     over(touched.data(), static_cast<std::int64_t>(touched.size()));
                 } else if (add_after) {  // the row's update and this step in one pass
-#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
-                    detail::avx512::csr_row_add8(X, rows[0], block.W.data(), block.Q.data(), K, cscaled.data(),
-                                                 l1_lo, l1_hi, l1_s.data(), l1_inv_s.data(), l1_u.data(),
-                                                 l1_on.data());
+                    sparse_add8(0, l1_lo, l1_hi);
                     add_after = false;
-#endif
                 } else {  // one canonical row: its own column indices
                     const auto b0 = X.indptr[rows[0]], e0 = X.indptr[rows[0] + 1];
                     over(X.indices + b0, static_cast<std::int64_t>(e0 - b0));
@@ -1014,13 +1023,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 std::fill(l1_a.begin(), l1_a.end(), 0.0);
                 any_l1_step = false;
             }
-#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
-            if constexpr (!dense)
-                if (add_after)  // (no column took an L1 step)
-                    detail::avx512::csr_row_add8(X, rows[0], block.W.data(), static_cast<T*>(nullptr), K,
-                                                 cscaled.data(), K, std::int64_t{0}, l1_s.data(), l1_inv_s.data(),
-                                                 l1_u.data(), l1_on.data());
-#endif
+            if (add_after) sparse_add8(0, K, 0);  // (no column took an L1 step)
         }
 
         stop.epochs_done.fetch_add(1, std::memory_order_relaxed);
