@@ -363,20 +363,25 @@ def test_instruction_sets_give_identical_models(dtype, sparse, n_classes):
     # that a row's L1 step goes alone, not with its update
     runs = [(1, 5, "log_loss"), (1, False, "hinge"), (1, 5, "hinge"), (9, False, "log_loss"),
             (9, 5, "log_loss")]
-    models = {}
+    models, decisions = {}, {}
     for level in _isa_levels():
         _core.limit_isa(level)
         try:
             models[level] = [SGDClassifier(batch_size=b, average=avg, loss=loss, **kw).fit(X, y)
                              for b, avg, loss in runs]
+            # (15 classes: AVX-512 takes the decision values eight columns at a time)
+            decisions[level] = [m.decision_function(X) for m in models[level]]
         finally:
             _core.limit_isa("avx512")
     assert _core.isa() == _isa_levels()[-1]
     best = models.pop(_core.isa())
+    best_decisions = decisions.pop(_core.isa())
     for level, ms in models.items():
         for auto, low in zip(best, ms, strict=True):
             assert_array_equal(auto.coef_, low.coef_, err_msg=level)
             assert_array_equal(auto.intercept_, low.intercept_, err_msg=level)
+        for auto, low in zip(best_decisions, decisions[level], strict=True):
+            assert_array_equal(auto, low, err_msg=level)
 
 
 @pytest.mark.skipif(bool(os.environ.get("SGDTUNE_SANITIZED")),

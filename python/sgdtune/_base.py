@@ -80,6 +80,20 @@ def _fits_use_threads(n_jobs):
         _fit_threads.n = before
 
 
+@contextlib.contextmanager
+def _finite_known(X):
+    """Estimators validating ``X`` itself (this very array, already validated
+    by the caller) in this block, on this Python thread, skip the check that
+    it holds only finite numbers: a search validates X once, not again for
+    its folds and its refit (a read of all of X each time)."""
+    before = getattr(_fit_threads, "finite", None)
+    _fit_threads.finite = X
+    try:
+        yield
+    finally:
+        _fit_threads.finite = before
+
+
 def _run_jobs(X, jobs, n_threads, progress=None):
     """Train compiled jobs on validated X (dense C-contiguous or CSR).
 
@@ -216,6 +230,7 @@ class _BaseSGD(BaseEstimator):
             order="C",
             reset=reset,
             y_numeric=not self._is_classifier,
+            ensure_all_finite=getattr(_fit_threads, "finite", None) is not X,
         )
         if sp.issparse(X):
             X = X.tocsr() if X.format != "csr" else X

@@ -28,6 +28,32 @@ def _label_codes(classes, y, chunk=1 << 20):
     return codes
 
 
+def _targets_valid(shared, y):
+    """Whether all of y passes check_classification_targets (then so does any
+    fold of it), found once per search in ``shared``."""
+    if "targets_valid" not in shared:
+        try:
+            check_classification_targets(y)
+            shared["targets_valid"] = True
+        except ValueError:
+            shared["targets_valid"] = False
+    return shared["targets_valid"]
+
+
+def _fold_classes(shared, y, rows):
+    """``np.unique(y[rows])``, from the classes and label codes of all of y,
+    made once per search in ``shared``."""
+    if "all_classes" not in shared:
+        shared["all_classes"] = np.unique(y)
+    classes = shared["all_classes"]
+    codes_of = shared.setdefault("y_codes", {})
+    key = tuple(classes.tolist())
+    if key not in codes_of:
+        codes_of[key] = _label_codes(classes, y)
+    present = np.bincount(codes_of[key][rows].astype(np.intp), minlength=classes.shape[0]) > 0
+    return classes[present]
+
+
 class SGDClassifier(ClassifierMixin, _BaseSGD):
     __doc__ = """Linear classifier (SVM, logistic regression, ...) trained by mini-batch SGD.
 
@@ -161,10 +187,16 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         else:
             self.n_features_in_ = X.shape[1]
             y_fit = cache["y_fit"] if "y_fit" in cache else y[rows]
-        if "classes" not in cache:
+        # (a search's folds: what all of y gives, made once, where all of y passes)
+        shared = cache.get("all_folds") if cache is fold_cache else None
+        whole_y_ok = shared is not None and _targets_valid(shared, y)
+        if "classes" not in cache and not whole_y_ok:
             check_classification_targets(y_fit)
         if from_fit:
-            classes = cache["classes"] if "classes" in cache else np.unique(y_fit)
+            if "classes" in cache:
+                classes = cache["classes"]
+            else:
+                classes = _fold_classes(shared, y, rows) if whole_y_ok else np.unique(y_fit)
         if first_call:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")

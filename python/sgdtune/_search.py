@@ -36,7 +36,7 @@ import math
 import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -48,7 +48,7 @@ from sklearn.utils import indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
 
-from ._base import DivergenceError, _fits_use_threads
+from ._base import DivergenceError, _finite_known, _fits_use_threads
 from ._engine import FoldFits
 from ._estimators import SGDClassifier, SGDRegressor
 from ._scoring import error_scores, mean_score, score_fold
@@ -439,8 +439,14 @@ class _CoreSearchMixin:
                                       np.nanmax(scores) if np.isfinite(scores).any() else np.nan)
             return results
 
+        # (X_checked is validated: the folds' and the refit's checks skip its
+        # finiteness)
+        def finite():
+            return nullcontext() if generic else _finite_known(X_checked)
+
         try:
-            self._run_search(evaluate_candidates)
+            with finite():
+                self._run_search(evaluate_candidates)
         finally:
             self._progress.close()
             del self._progress
@@ -469,7 +475,7 @@ class _CoreSearchMixin:
                 if self.best_estimator_.max_iter != epochs:
                     self.best_estimator_.set_params(max_iter=epochs)
             start = time.time()
-            with _fits_use_threads(self.n_jobs):  # (a binary model's threads share its batches)
+            with _fits_use_threads(self.n_jobs), finite():  # (a binary model's threads share its batches)
                 self.best_estimator_.fit(X, y, **params)
             self.refit_time_ = time.time() - start
             if hasattr(self.best_estimator_, "feature_names_in_"):

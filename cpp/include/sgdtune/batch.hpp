@@ -56,6 +56,14 @@ inline void transpose_weights(T* W, T* WT, std::int64_t d, std::int64_t K, bool 
                               std::int64_t j1 = -1) {
     const std::int64_t dp = padded(d);
     if (j1 < 0) j1 = d;
+    if (K == 1) {  // the same layout: a copy (one element at a time, it was a fifth of
+                   // a one-column block's own time at batch_size 64, rows in cache)
+        if (back)
+            std::copy(WT + j0, WT + j1, W + j0);
+        else
+            std::copy(W + j0, W + j1, WT + j0);
+        return;
+    }
     std::int64_t j4 = j0, k4 = 0;
 #if defined(SGDTUNE_HAVE_VECTORS)
     using V = simd::v4<T>;
@@ -319,7 +327,10 @@ SGDTUNE_ALWAYS_INLINE inline void dot_tiles512(const T* const* x, std::int64_t r
 template <class T>
 __attribute__((noinline)) void batch_dot_avx512(const T* const* x, std::int64_t m, const T* WT, std::int64_t K,
                                                 std::int64_t d, double* P) {
-    // 16 accumulators, 4 weight vectors and a row's: 21 of the 32 registers
+    // 16 accumulators, 4 weight vectors and a row's: 21 of the 32 registers.
+    // One column: eight rows at a time, whose eight sums keep the adders
+    // busy (four left them waiting on each other's latency).
+    if (K == 1) return dot_tiles512<T, 8, 1>(x, m, WT, K, 0, K, d, P);
     dot_tiles512<T, 4, 4>(x, m, WT, K, 0, K, d, P);
 }
 

@@ -213,6 +213,21 @@ bool score_model(const ModelOutputs<T>& o, const std::vector<MetricSpec>& specs,
         s.tp.assign(static_cast<std::size_t>(C), 0);
         s.pred.assign(static_cast<std::size_t>(C), 0);
         s.truth.assign(static_cast<std::size_t>(C), 0);
+        if (o.Kc == 1) {  // two classes: the counts in registers, not through memory
+            std::int64_t pred1 = 0, truth1 = 0, tp1 = 0;
+            for (std::int64_t r = 0; r < m; ++r) {
+                const std::int64_t p = o.D[r * o.ld] > T(0) ? 1 : 0, t = codes[r];
+                pred1 += p;
+                truth1 += t;
+                tp1 += p & t;
+            }
+            const std::int64_t tp0 = m - pred1 - truth1 + tp1;  // rows with p = t = 0
+            s.pred = {m - pred1, pred1};
+            s.truth = {m - truth1, truth1};
+            s.tp = {tp0, tp1};
+            hits = tp0 + tp1;
+            return;
+        }
         for (std::int64_t r = 0; r < m; ++r) {
             const T* row = o.D + r * o.ld;
             std::int64_t p = 0;
