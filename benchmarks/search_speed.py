@@ -4,9 +4,9 @@ The job: classify dense 100,000 x 100 data (``make_classification``, 20
 informative features, standardised) with SGD over the grid
 ``alpha`` in [1e-6, 1e-5, 1e-4, 1e-3] x ``penalty`` in [l2, l1, elasticnet] x
 ``loss`` in [log_loss, hinge] (24 configurations), 3-fold CV, ``max_iter=10,
-tol=None``. Each method runs in a fresh subprocess, so that its peak resident
-memory (``ru_maxrss``) is its own; every time is the median of ``--repeats``
-runs inside that process. Methods:
+tol=None``. Each method runs in a fresh subprocess, so that its memory is its
+own; every time is the median of ``--repeats`` runs inside that process,
+after one run that measures the memory (see below) and warms up. Methods:
 
 * ``sklearn-grid``: scikit-learn's GridSearchCV over its SGDClassifier,
   ``n_jobs=2`` (the reference of every ratio);
@@ -20,15 +20,16 @@ runs inside that process. Methods:
 
 Printed: a markdown table of time, speed-up (``sklearn-grid time / time``),
 best CV score and its difference to scikit-learn's, and how far the process's
-resident memory rose during the search (sampled every 2 ms; scikit-learn's
-worker processes, each with its own copy of the data, are not counted).
+resident memory rose during the search (sampled every 2 ms in the untimed
+first run; scikit-learn's worker processes, each with its own copy of the
+data, are not counted).
 ``--quick`` runs on 10x fewer rows with one repeat. ``--sparse`` runs the
 same grid on the sparse CSR data of ``fit_speed.py`` (200,000 x 50,000, about
 50 non-zeros a row; issue 5's sparse target).
 
 Usage::
 
-    python benchmarks/search_speed.py            # about 2 minutes on 2 cores
+    python benchmarks/search_speed.py            # about 3 minutes on 2 cores
     python benchmarks/search_speed.py --quick
 """
 
@@ -102,18 +103,25 @@ def _child(method: str, n_samples: int, repeats: int, sparse: bool) -> None:
     import warnings
 
     X, y = _data(n_samples, sparse)
-    times, score, growth = [], None, 0
+    times = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # The memory figure comes from a run of its own, before the timed ones:
+        # the thread that samples the resident memory every 2 ms slowed the
+        # sgdtune searches it watched by 5-10%. (That run also takes what a
+        # first search pays once: imports, OpenBLAS threads spinning after
+        # making the data.)
+        search = _search(method)
+        before = rss_bytes()
+        with PeakSampler(rss_bytes, 0.002) as peak:
+            search.fit(X, y)
+        growth = peak.peak - before
         for _ in range(repeats):
             search = _search(method)
-            before = rss_bytes()
-            with PeakSampler(rss_bytes, 0.002) as peak:
-                start = time.perf_counter()
-                search.fit(X, y)
-                times.append(time.perf_counter() - start)
-            growth = max(growth, peak.peak - before)
-            score = float(search.best_score_)
+            start = time.perf_counter()
+            search.fit(X, y)
+            times.append(time.perf_counter() - start)
+        score = float(search.best_score_)
     # n_jobs=2 in scikit-learn starts worker processes: their memory is not in
     # this figure (each holds its own copy of the data).
     x_bytes = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) if sparse else X.nbytes
