@@ -53,24 +53,27 @@ def test_classifier_folds_equal_separate_fits(sparse, dtype, n_jobs):
             assert_array_equal(got.classes_, want.classes_)
 
 
+@pytest.mark.parametrize("averaging", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("n_l1, n_l2", [(1, 1), (2, 1), (3, 0), (1, 3), (3, 3), (6, 3), (11, 3)])
-def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2):
+def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2, averaging):
     # A block's L1 step takes its L1 columns eight and four at a time and
     # the one to three left over as a group of four whose other columns are
     # written back unchanged (in a block of two or three columns, with its
     # rows taken as one array): every count of L1 columns, with L2 ones beside
-    # them, gives each column the model it gets alone.
+    # them, gives each column the model it gets alone, with averaging in some
+    # columns and in none.
     rng = np.random.default_rng(n_l1)
     X = rng.normal(size=(400, 23)).astype(dtype)
     y = (X[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
     folds = [(np.arange(300), np.arange(300, 400))]
     kw = {"batch_size": batch_size, "max_iter": 3, "tol": None, "random_state": 0}
+    avg = (False, 4) if averaging else (False, False)
     ests = [SGDClassifier(penalty="elasticnet" if i % 2 else "l1", alpha=10.0 ** (-4 + i % 3),
-                          loss=("hinge", "log_loss")[i % 2], average=(False, 4)[i % 2], **kw)
+                          loss=("hinge", "log_loss")[i % 2], average=avg[i % 2], **kw)
             for i in range(n_l1)]
-    ests += [SGDClassifier(alpha=1e-4, average=(False, 4)[i % 2], **kw) for i in range(n_l2)]
+    ests += [SGDClassifier(alpha=1e-4, average=avg[i % 2], **kw) for i in range(n_l2)]
     fitted = fit_folds(ests, X, y, folds)
     for est, row in zip(ests, fitted, strict=True):
         _assert_same_model(row[0], clone(est).fit(X[:300], y[:300]))
