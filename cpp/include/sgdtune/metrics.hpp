@@ -449,7 +449,7 @@ void score_models(const Data& X, const Models<T>& models, const std::int64_t* ro
                   std::int64_t max_bytes) {
     const std::int64_t d = X.d, nq = static_cast<std::int64_t>(specs.size());
     std::int64_t first = 0;
-    std::vector<T> D;
+    WeightVector<T> D;  // (a large one mapped and given back when done: block.hpp)
     while (first < models.n) {
         // the group: models [first, last), at least one
         std::int64_t last = first + 1;

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "block.hpp"
 #include "dataset.hpp"
 #include "isa.hpp"
 #include "rows512.hpp"
@@ -67,7 +68,8 @@ template <class T, class Data>
 void decision_rows(const Data& X, const T* coef, const double* intercept, std::int64_t K,
                    const std::int64_t* rows, std::int64_t m, T* out, int n_threads) {
     const std::int64_t d = X.d;
-    std::vector<T> W(static_cast<std::size_t>(d * K));  // d x K, as the trainer keeps it
+    // d x K, as the trainer keeps it (a large one mapped and given back when done: block.hpp)
+    WeightVector<T> W(static_cast<std::size_t>(d * K));
     for (std::int64_t k = 0; k < K; ++k)
         for (std::int64_t j = 0; j < d; ++j) W[j * K + k] = coef[k * d + j];
     auto run = [&](std::int64_t r0, std::int64_t r1) {

@@ -185,8 +185,8 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
         JobState<T>* st = job.state;
         if (st == nullptr) continue;
         if (!st->started) {
-            bool l1 = false;
-            for (const auto& spec : job.specs) l1 = l1 || has_l1(spec.penalty);
+            std::vector<bool> l1;
+            for (const auto& spec : job.specs) l1.push_back(has_l1(spec.penalty));
             st->allocate(job.model.K, job.model.d, job.model.avg_coef != nullptr, l1);
         }
         st->broken = true;  // until the call completes

@@ -378,7 +378,13 @@ struct JobState {
     Rng rng{0};
     std::vector<RowIndex> order;  // the row order the next shuffle starts from
     std::vector<detail::ColumnState> cols;
-    std::vector<T> W, Z, Q;  // raw block storage, K x d
+    WeightVector<T> W, Z;  // raw block storage, K x d
+    // the L1 records of the columns with an L1 term only, column k's in row
+    // q_row[k] (-1: none; such a column's records stay zero in a block). The
+    // sparse halving search above: 122 -> 116 MiB (a third of its columns
+    // are L2 ones).
+    WeightVector<T> Q;
+    std::vector<std::int64_t> q_row;
     std::vector<double> scale, intercept, avg_a, avg_b, avg_intercept, u;
     // Written by the job's first chunk during a call, committed after it
     // (other chunks of the same call still read the values above).
@@ -387,13 +393,17 @@ struct JobState {
 
     bool broken = false;  // a call failed or was interrupted part way: no resuming
 
-    // Sizes a new state for K columns over d features.
-    void allocate(std::int64_t K, std::int64_t d, bool averaging, bool l1) {
+    // Sizes a new state for K columns over d features; l1[k]: column k has an L1 term.
+    void allocate(std::int64_t K, std::int64_t d, bool averaging, const std::vector<bool>& l1) {
         const auto n = static_cast<std::size_t>(K * d), k = static_cast<std::size_t>(K);
         cols.resize(k);
         W.assign(n, T(0));
         Z.assign(averaging ? n : 0, T(0));
-        Q.assign(l1 ? n : 0, T(0));
+        q_row.assign(k, -1);
+        std::int64_t rows = 0;
+        for (std::size_t c = 0; c < k; ++c)
+            if (l1[c]) q_row[c] = rows++;
+        Q.assign(static_cast<std::size_t>(rows * d), T(0));
         for (auto* v : {&scale, &intercept, &avg_a, &avg_b, &avg_intercept, &u}) v->assign(k, 0.0);
     }
 
@@ -409,6 +419,7 @@ struct JobState {
         const std::int64_t K = block.K, d = block.d;
         for (std::int64_t k = 0; k < K; ++k) {
             const auto g = static_cast<std::size_t>(idx[k]);
+            const std::int64_t qr = block.Q.empty() ? -1 : q_row[g];
             move(block.scale[k], scale[g]);
             move(block.intercept[k], intercept[g]);
             move(block.avg_a[k], avg_a[g]);
@@ -419,7 +430,7 @@ struct JobState {
                 const auto q = static_cast<std::size_t>(idx[k] * d + j);
                 move(block.W[j * K + k], W[q]);
                 if (block.averaging) move(block.Z[j * K + k], Z[q]);
-                if (!block.Q.empty()) move(block.Q[j * K + k], Q[q]);
+                if (qr >= 0) move(block.Q[j * K + k], Q[static_cast<std::size_t>(qr * d + j)]);
             }
         }
     }
