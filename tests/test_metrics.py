@@ -252,3 +252,26 @@ def test_a_metric_the_core_computes_otherwise_goes_to_scikit_learn(monkeypatch):
                                cv=3).fit(X, y)
     assert_same_results(ours, theirs)
     assert not any(_scoring._AGREEMENT.values())
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_models_scored_in_groups_get_the_scores_of_one_group(sparse):
+    # Wide models go to the core a few at a time (their stacked weights are
+    # copied there); every model's scores are the ones it gets in one group.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 40)) * (rng.uniform(size=(300, 40)) < 0.3)
+    y = rng.integers(0, 3, size=300)
+    if sparse:
+        X = sp.csr_matrix(X)
+    models = [SGDClassifier(alpha=a, loss=loss, max_iter=3, tol=None, random_state=0).fit(X, y)
+              for a in (1e-4, 1e-2) for loss in ("hinge", "log_loss", "modified_huber")]
+    scorers = {"acc": get_scorer("accuracy"), "bal": get_scorer("balanced_accuracy"),
+               "f1": get_scorer("f1_macro")}
+    metrics = _scoring.core_metrics(_scoring._MultimetricScorer(scorers=scorers), True)
+    rows = np.arange(100, 300)
+    whole = _scoring._core_scores(models, X, y[rows], rows, metrics, 2)
+    one_by_one = _scoring._core_scores(models, X, y[rows], rows, metrics, 2, max_weight_bytes=1)
+    pairs = _scoring._core_scores(models, X, y[rows], rows, metrics, 2,
+                                  max_weight_bytes=2 * 3 * 40 * 8)
+    assert len(whole) == len(models)
+    assert one_by_one == whole and pairs == whole

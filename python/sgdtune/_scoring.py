@@ -168,17 +168,31 @@ def _is_one(label):
     return isinstance(label, (numbers.Number, np.number, np.bool_)) and label == 1
 
 
-def _core_scores(models, X, y_rows, rows, metrics, n_jobs, max_bytes=32 << 20):
-    """Scores from the core: {index: score} for the models it scored."""
+def _core_scores(models, X, y_rows, rows, metrics, n_jobs, max_bytes=32 << 20,
+                 max_weight_bytes=4 << 20):
+    """Scores from the core: {index: score} for the models it scored.
+
+    Models go to the core in groups whose stacked weights take at most
+    ``max_weight_bytes`` (one model at least): the core makes a transposed
+    copy of them and their decision values, so that wide models (sparse data
+    with many features) are not all copied at once. (The sparse halving search
+    of benchmarks/search_speed.py, 24 trials of 50,000 features a fold: a
+    fold's scoring raised its resident memory by 24 MiB, by 10 in groups.)
+    """
     classifier = hasattr(models[0], "classes_")
     groups = {}  # models with the same classes share the fold's class codes
     for i, model in enumerate(models):
         key = tuple(model.classes_.tolist()) if classifier else None
         groups.setdefault(key, []).append(i)
+    # each classes' group cut in parts of at most max_weight_bytes of weights
+    model_bytes = max(1, np.asarray(models[0].coef_).size * X.dtype.itemsize)
+    step = max(1, max_weight_bytes // model_bytes)
+    parts = [(key, members[a:a + step]) for key, members in groups.items()
+             for a in range(0, len(members), step)]
     table = np.array([(m[1], m[2]) for m in metrics], dtype=np.int32).reshape(-1, 2)
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     done = {}
-    for key, members in groups.items():
+    for key, members in parts:
         codes = y = None
         n_classes, pos, f32_targets = 0, -1, False
         if classifier:

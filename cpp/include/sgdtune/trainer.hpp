@@ -378,12 +378,12 @@ struct JobState {
     Rng rng{0};
     std::vector<RowIndex> order;  // the row order the next shuffle starts from
     std::vector<detail::ColumnState> cols;
-    WeightVector<T> W, Z;  // raw block storage, K x d
+    ZeroedArray<T> W, Z;  // raw block storage, K x d
     // the L1 records of the columns with an L1 term only, column k's in row
     // q_row[k] (-1: none; such a column's records stay zero in a block). The
     // sparse halving search above: 122 -> 116 MiB (a third of its columns
     // are L2 ones).
-    WeightVector<T> Q;
+    ZeroedArray<T> Q;
     std::vector<std::int64_t> q_row;
     std::vector<double> scale, intercept, avg_a, avg_b, avg_intercept, u;
     // Written by the job's first chunk during a call, committed after it
@@ -397,13 +397,13 @@ struct JobState {
     void allocate(std::int64_t K, std::int64_t d, bool averaging, const std::vector<bool>& l1) {
         const auto n = static_cast<std::size_t>(K * d), k = static_cast<std::size_t>(K);
         cols.resize(k);
-        W.assign(n, T(0));
-        Z.assign(averaging ? n : 0, T(0));
+        W.reset(n);
+        Z.reset(averaging ? n : 0);
         q_row.assign(k, -1);
         std::int64_t rows = 0;
         for (std::size_t c = 0; c < k; ++c)
             if (l1[c]) q_row[c] = rows++;
-        Q.assign(static_cast<std::size_t>(rows * d), T(0));
+        Q.reset(static_cast<std::size_t>(rows * d));
         for (auto* v : {&scale, &intercept, &avg_a, &avg_b, &avg_intercept, &u}) v->assign(k, 0.0);
     }
 
