@@ -40,15 +40,6 @@ struct WeightAllocator {
     template <class U>
     WeightAllocator(const WeightAllocator<U>&) noexcept {}
     static std::size_t alignment(std::size_t n) { return n * sizeof(T) >= kHuge ? kHuge : 64; }
-    // whether n values come as a fresh mapping (zero pages, which take memory once written)
-    static bool maps(std::size_t n) {
-#if defined(__linux__)
-        return alignment(n) == kHuge;
-#else
-        (void)n;
-        return false;
-#endif
-    }
     static std::size_t bytes(std::size_t n) {
         const std::size_t align = alignment(n);
         return std::max<std::size_t>(1, (n * sizeof(T) + align - 1) / align) * align;
@@ -92,12 +83,14 @@ struct WeightAllocator {
 template <class T>
 using WeightVector = std::vector<T, WeightAllocator<T>>;
 
-// n values of T, zero at first, for storage written a part at a time: a
-// large one is a fresh mapping, whose pages take memory only as they are
-// written (a std::vector writes its zeros at once). A resumable job's state
-// is written chunk by chunk as its first call ends, so it no longer adds its
-// whole size to the chunks being trained (the sparse halving search above:
-// 108 -> 106 MiB).
+// n values of T, zero at first, for storage written a part at a time and
+// read little: a large one (1 MiB or more, Linux) is a fresh mapping in
+// ordinary pages, which take memory only as they are written (a std::vector
+// writes its zeros at once; a huge page takes 2 MiB at its first write). A
+// resumable job's state is written chunk by chunk as its first call ends, so
+// it no longer adds its whole size to the chunks being trained, and its
+// arrays are not rounded up to 2 MiB (the sparse halving search above:
+// 108 -> 94 MiB; search_speed.py --sparse).
 template <class T>
 class ZeroedArray {
 public:
@@ -107,13 +100,24 @@ public:
     ~ZeroedArray() { reset(0); }
     // n zeros in place of the present values
     void reset(std::size_t n) {
-        if (p_ != nullptr) WeightAllocator<T>().deallocate(p_, n_);
-        p_ = nullptr;
-        n_ = 0;
+        if (p_ != nullptr) release();
         if (n == 0) return;
-        p_ = WeightAllocator<T>().allocate(n);
+        if (n > static_cast<std::size_t>(-1) / 2 / sizeof(T)) throw std::bad_array_new_length();
+        const std::size_t bytes = n * sizeof(T);
+#if defined(__linux__)
+        if (bytes >= (std::size_t{1} << 20)) {
+            void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m == MAP_FAILED) throw std::bad_alloc();
+            p_ = static_cast<T*>(m);
+            n_ = n;
+            mapped_ = true;
+            return;
+        }
+#endif
+        p_ = static_cast<T*>(::operator new(bytes, std::align_val_t{64}));
         n_ = n;
-        if (!WeightAllocator<T>::maps(n)) std::fill(p_, p_ + n, T(0));
+        mapped_ = false;
+        std::fill(p_, p_ + n, T(0));
     }
     T& operator[](std::size_t i) { return p_[i]; }
     const T& operator[](std::size_t i) const { return p_[i]; }
@@ -121,8 +125,19 @@ public:
     bool empty() const { return n_ == 0; }
 
 private:
+    void release() noexcept {
+#if defined(__linux__)
+        if (mapped_)
+            (void)munmap(p_, n_ * sizeof(T));
+        else
+#endif
+            ::operator delete(p_, std::align_val_t{64});
+        p_ = nullptr;
+        n_ = 0;
+    }
     T* p_ = nullptr;
     std::size_t n_ = 0;
+    bool mapped_ = false;
 };
 
 // Caller-owned model arrays, one row per column (the scikit-learn layout
