@@ -30,8 +30,9 @@ namespace sgdtune {
 // directly, so that freeing one returns its memory at once: from the C
 // library's heap, freed blocks stayed resident for reuse (the 24-configuration
 // halving search over 200,000 x 50,000 CSR rows: its resident memory rose by
-// 155 MiB, 122 with the blocks, scoring arrays and resumable state mapped;
-// the grid search's by 87 and 61 MiB).
+// 155 MiB, by 122 with the blocks', the scoring's and the resumable state's
+// arrays mapped (the state's now in ZeroedArray below); the grid search's by
+// 87 and 61 MiB).
 template <class T>
 struct WeightAllocator {
     using value_type = T;
