@@ -196,3 +196,24 @@ def test_progress_callback_counts_every_epoch_and_can_stop():
     with pytest.raises(RuntimeError, match="stop the search"):
         fit_folds([SGDClassifier(max_iter=100000, tol=None)], X, y,
                   [(np.arange(20000), None)], progress=stop)
+
+
+def test_finiteness_is_taken_as_checked_for_that_very_array_only():
+    # A search validates X once and its folds and refit skip the finiteness
+    # check for that array (sgdtune._base._finite_known); any other array, and
+    # the same array outside the search, is checked.
+    from sgdtune._base import _finite_known
+
+    X, y = make_classification(n_samples=80, n_features=5, random_state=0)
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    with _finite_known(X):
+        SGDClassifier(max_iter=2, tol=None).fit(X, y)
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            SGDClassifier(max_iter=2, tol=None).fit(bad, y)
+    with _finite_known(bad):
+        pass
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        SGDClassifier(max_iter=2, tol=None).fit(bad, y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        GridSearchCV(SGDClassifier(max_iter=2, tol=None), {"alpha": [1e-4, 1e-3]}).fit(bad, y)
