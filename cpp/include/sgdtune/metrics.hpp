@@ -449,7 +449,12 @@ void score_models(const Data& X, const Models<T>& models, const std::int64_t* ro
                   std::int64_t max_bytes) {
     const std::int64_t d = X.d, nq = static_cast<std::int64_t>(specs.size());
     std::int64_t first = 0;
-    WeightVector<T> D;  // (a large one mapped and given back when done: block.hpp)
+    // The decision values: 4 MiB or more (wide groups of sparse data's models)
+    // in a mapping of their own, given back when done, else from the heap,
+    // whose pages the next call reuses (a mapping would take its page faults
+    // again each call).
+    std::vector<T> small;
+    ZeroedArray<T> large;
     while (first < models.n) {
         // the group: models [first, last), at least one
         std::int64_t last = first + 1;
@@ -458,8 +463,16 @@ void score_models(const Data& X, const Models<T>& models, const std::int64_t* ro
                    max_bytes)
             ++last;
         const std::int64_t c0 = models.offsets[first], K = models.offsets[last] - c0;
-        D.resize(static_cast<std::size_t>(m * K));
-        decision_rows<T>(X, models.coef + c0 * d, models.intercept + c0, K, rows, m, D.data(), n_threads);
+        const auto n_values = static_cast<std::size_t>(m * K);
+        T* D = nullptr;
+        if (n_values * sizeof(T) >= (std::size_t{4} << 20)) {
+            if (large.size() < n_values) large.reset(n_values);
+            D = &large[0];
+        } else {
+            small.resize(n_values);
+            D = small.data();
+        }
+        decision_rows<T>(X, models.coef + c0 * d, models.intercept + c0, K, rows, m, D, n_threads);
         std::atomic<std::int64_t> next{first};
         // an exception in a worker (memory) is carried to this thread, never
         // out of a std::thread (which would end the process)
@@ -470,7 +483,7 @@ void score_models(const Data& X, const Models<T>& models, const std::int64_t* ro
                 Scratch<T> s;
                 for (std::int64_t i = next.fetch_add(1); i < last; i = next.fetch_add(1)) {
                     ModelOutputs<T> o;
-                    o.D = D.data() + (models.offsets[i] - c0);
+                    o.D = D + (models.offsets[i] - c0);
                     o.ld = K;
                     o.Kc = models.offsets[i + 1] - models.offsets[i];
                     o.m = m;
