@@ -19,6 +19,32 @@
 
 namespace sgdtune {
 
+namespace detail {
+// The bytes of n values of T; too many for the address space: bad_array_new_length.
+template <class T>
+std::size_t array_bytes(std::size_t n) {
+    if (n > static_cast<std::size_t>(-1) / 2 / sizeof(T)) throw std::bad_array_new_length();
+    return n * sizeof(T);
+}
+
+#if defined(__linux__)
+// A fresh anonymous mapping of `size` bytes starting at a multiple of `align`
+// (a power of two; a page or more): a mapping `align` longer whose ends are
+// given back. Its pages are zero and take memory once written; munmap frees it.
+inline void* map_pages(std::size_t size, std::size_t align) {
+    const std::size_t page = 4096, len = size + (align > page ? align : 0);
+    void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+    const auto base = reinterpret_cast<std::uintptr_t>(m);
+    const auto first = (base + align - 1) & ~(std::uintptr_t{align} - 1);
+    if (first > base) (void)munmap(m, first - base);
+    const auto end = base + len, used_end = first + (size + page - 1) / page * page;
+    if (end > used_end) (void)munmap(reinterpret_cast<void*>(used_end), end - used_end);
+    return reinterpret_cast<void*>(first);
+}
+#endif
+}  // namespace detail
+
 // Storage of a block's d x K arrays: aligned to cache lines, so that a row of
 // 8 float64 (16 float32) columns is one line and wider rows split no line
 // (the 24-configuration grid over 50,000 x 100 float64 rows at batch_size 1,
@@ -51,23 +77,15 @@ struct WeightAllocator {
         return std::max<std::size_t>(1, (n * sizeof(T) + round - 1) / round) * round;
     }
     T* allocate(std::size_t n) {
-        if (n > static_cast<std::size_t>(-1) / 2 / sizeof(T)) throw std::bad_array_new_length();
+        (void)detail::array_bytes<T>(n);
         const std::size_t align = alignment(n), size = bytes(n);
 #if defined(__linux__)
         if (align == kHuge) {
-            // a mapping 2 MiB longer, whose ends around a 2 MiB boundary are given back
-            const std::size_t len = size + kHuge;
-            void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (m == MAP_FAILED) throw std::bad_alloc();
-            const auto base = reinterpret_cast<std::uintptr_t>(m);
-            const auto first = (base + kHuge - 1) & ~(std::uintptr_t{kHuge} - 1);
-            if (first > base) (void)munmap(m, first - base);
-            const auto end = base + len, used_end = first + size;
-            if (end > used_end) (void)munmap(reinterpret_cast<void*>(used_end), end - used_end);
+            void* p = detail::map_pages(size, kHuge);
 #if defined(MADV_HUGEPAGE)
-            (void)madvise(reinterpret_cast<void*>(first), size, MADV_HUGEPAGE);  // (a refusal only costs speed)
+            (void)madvise(p, size, MADV_HUGEPAGE);  // (a refusal only costs speed)
 #endif
-            return reinterpret_cast<T*>(first);
+            return static_cast<T*>(p);
         }
 #endif
         return static_cast<T*>(::operator new(size, std::align_val_t{align}));
@@ -108,13 +126,10 @@ public:
     void reset(std::size_t n) {
         if (p_ != nullptr) release();
         if (n == 0) return;
-        if (n > static_cast<std::size_t>(-1) / 2 / sizeof(T)) throw std::bad_array_new_length();
-        const std::size_t bytes = n * sizeof(T);
+        const std::size_t bytes = detail::array_bytes<T>(n);
 #if defined(__linux__)
         if (bytes >= (std::size_t{1} << 20)) {
-            void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (m == MAP_FAILED) throw std::bad_alloc();
-            p_ = static_cast<T*>(m);
+            p_ = static_cast<T*>(detail::map_pages(bytes, 4096));
             n_ = n;
             mapped_ = true;
             return;
