@@ -36,11 +36,19 @@ constexpr int kLanes = 8;
 
 // A software prefetch the optimiser cannot drop: GCC treats __builtin_prefetch
 // as free of side effects and deletes whole loops made only of prefetches.
+// L2: into the second-level cache only, for data wanted a while later, which
+// asked into the first-level cache would push out what is in use there (the
+// next mini-batch's rows: 50 KB at 64 rows of 100 float64, more than a
+// first-level cache of 32 or 48 KB holds beside the current one).
+template <bool L2 = false>
 inline void prefetch(const void* p) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+    if constexpr (L2)
+        asm volatile("prefetcht1 %0" : : "m"(*static_cast<const char*>(p)));
+    else
+        asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
 #elif defined(__GNUC__)
-    __builtin_prefetch(p);
+    __builtin_prefetch(p, 0, L2 ? 2 : 3);
 #else
     (void)p;
 #endif
@@ -322,29 +330,30 @@ inline double row_sqnorm(const CsrView<T, I>& X, std::int64_t i) {
 // boundary ends in one line more than its size in lines (a float64 row of
 // 100 features whose start is 48 bytes into a line has its last two values
 // in a fourteenth line, which stepping from p by 64 never reaches).
+template <bool L2 = false>
 inline void prefetch_span(const void* p, std::int64_t bytes) {
     if (bytes <= 0) return;
     if (bytes > 2048) bytes = 2048;
     const char* c = static_cast<const char*>(p);
-    for (std::int64_t off = 0; off < bytes; off += 64) prefetch(c + off);
-    prefetch(c + bytes - 1);  // (always: a branch on p's alignment would be a coin toss)
+    for (std::int64_t off = 0; off < bytes; off += 64) prefetch<L2>(c + off);
+    prefetch<L2>(c + bytes - 1);  // (always: a branch on p's alignment would be a coin toss)
 }
 
 // Asks the memory system for row i ahead of its use (shuffled rows are otherwise
 // limited by memory latency).
-template <class T>
+template <bool L2 = false, class T>
 inline void row_prefetch(const DenseView<T>& X, std::int64_t i) {
-    prefetch_span(X.row(i), X.d * static_cast<std::int64_t>(sizeof(T)));
+    prefetch_span<L2>(X.row(i), X.d * static_cast<std::int64_t>(sizeof(T)));
 }
 
-template <class T, class I>
+template <bool L2 = false, class T, class I>
 inline void row_prefetch(const CsrView<T, I>& X, std::int64_t i) {
     // The row's values and indices; its indptr entry was asked for earlier
     // (row_prefetch_index), so reading it here does not stall.
     const auto b = static_cast<std::int64_t>(X.indptr[i]);
     const auto e = static_cast<std::int64_t>(X.indptr[i + 1]);
-    prefetch_span(X.data + b, (e - b) * static_cast<std::int64_t>(sizeof(T)));
-    prefetch_span(X.indices + b, (e - b) * static_cast<std::int64_t>(sizeof(I)));
+    prefetch_span<L2>(X.data + b, (e - b) * static_cast<std::int64_t>(sizeof(T)));
+    prefetch_span<L2>(X.indices + b, (e - b) * static_cast<std::int64_t>(sizeof(I)));
 }
 
 // Asks for the block rows of W (d x K, and of the same-shaped Q and Z when

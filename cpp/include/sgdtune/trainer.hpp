@@ -576,7 +576,12 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // How many rows ahead to prefetch: a row's full step takes a while at
     // batch_size 1; the forward pass of a batch only takes its dot products;
     // the matrix kernels read a whole batch at once, so the next batch's rows
-    // are asked for while this one trains.
+    // are asked for while this one trains, into the second-level cache (the
+    // first-level one holds the batch in use and the weights: asked into it,
+    // the next batch's rows pushed them out. One column, 100 float64
+    // features, batch_size 64, on a Zen 4: 39.8 -> 28.4 ns a row with X in
+    // the second-level cache, 90 -> 74 shuffled from memory; the 24-config
+    // grid search at batch_size 64 about 10-20% faster).
     const std::int64_t pf = tiled ? b : b == 1 ? detail::kPrefetchRowsSingle : detail::kPrefetchRowsBatch;
     // A sparse block whose weights (W, Q, Z) outgrow a second-level cache asks
     // for a coming row's weights ahead of use; a smaller one mostly has them
@@ -687,7 +692,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 if (start + r + 2 * pf < n_train) row_prefetch_index(X, rows[r + 2 * pf]);
                 if (start + r + pf < n_train) {
                     const std::int64_t ahead = rows[r + pf];
-                    if (row_ahead) row_prefetch(X, ahead);
+                    if (row_ahead) tiled ? row_prefetch<true>(X, ahead) : row_prefetch(X, ahead);
                     prefetch(td.y + ahead);
                     if (td.sample_weight) prefetch(td.sample_weight + ahead);
                 }
@@ -731,7 +736,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         for (std::int64_t r = 0; r < bsz; r += step) {
                             const std::int64_t hi = std::min(bsz, r + step);
                             for (std::int64_t q = r; q < hi; ++q)
-                                if (start + q + pf < n_train) row_prefetch(X, rows[q + pf]);
+                                if (start + q + pf < n_train) row_prefetch<true>(X, rows[q + pf]);
                             batch_dot(X, *last_rows, rows + r, hi - r, WT.data(), K, P.data() + r * K,
                                       xrows.data() + r, isa);
                         }
