@@ -581,12 +581,18 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // the next batch's rows pushed them out. One column, 100 float64
     // features, batch_size 64, on a Zen 4: 39.8 -> 28.4 ns a row with X in
     // the second-level cache, 90 -> 74 shuffled from memory; the 24-config
-    // grid search at batch_size 64 about 10-20% faster).
+    // grid search at batch_size 64 about 10-20% faster). Sparse rows too
+    // (the sparse grid at batch_size 1: 4.0-4.4 -> 3.8-4.0 s); a dense row
+    // at batch_size 1 goes to the first-level cache (its step comes soon, and
+    // the second-level cache made the dense grid 3% slower).
     const std::int64_t pf = tiled ? b : b == 1 ? detail::kPrefetchRowsSingle : detail::kPrefetchRowsBatch;
     // A sparse block whose weights (W, Q, Z) outgrow a second-level cache asks
     // for a coming row's weights ahead of use; a smaller one mostly has them
     // in cache already, and the prefetches would only cost (one column over
-    // 50,000 features: 24 -> 30 ms an epoch with them).
+    // 50,000 features: 24 -> 30 ms an epoch with them). Into the second-level
+    // cache: into the first, a row's hundreds of prefetches waited on each
+    // other (the first-level cache takes few misses at a time; the sparse
+    // grid at batch_size 1 on a Zen 4: 4.6-5.3 -> 4.1-4.4 s).
     const bool far_weights = !dense && detail::weight_bytes<T>(d, K, any_l1, block.averaging) > detail::kCacheBytes;
 
     auto validation_score = [&](std::int64_t k, std::vector<double>& pbuf) -> double {
@@ -692,7 +698,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 if (start + r + 2 * pf < n_train) row_prefetch_index(X, rows[r + 2 * pf]);
                 if (start + r + pf < n_train) {
                     const std::int64_t ahead = rows[r + pf];
-                    if (row_ahead) tiled ? row_prefetch<true>(X, ahead) : row_prefetch(X, ahead);
+                    // (into the second-level cache, except a dense row at
+                    // batch_size 1: see pf below)
+                    if (row_ahead) dense && !tiled ? row_prefetch(X, ahead) : row_prefetch<true>(X, ahead);
                     prefetch(td.y + ahead);
                     if (td.sample_weight) prefetch(td.sample_weight + ahead);
                 }
@@ -705,7 +713,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 for (std::int64_t r = 0; r < bsz; ++r) {
                     row_start(r, !tiled);  // (tiled: the rows ahead are asked for between the tiles below)
                     if (far_weights && start + r + detail::kPrefetchWeightRows < n_train)  // a row ahead: its weights
-                        weights_prefetch(X, rows[r + detail::kPrefetchWeightRows], block.W.data(),
+                        weights_prefetch<true>(X, rows[r + detail::kPrefetchWeightRows], block.W.data(),
                                          block.Q.empty() ? nullptr : block.Q.data(),
                                          block.averaging ? block.Z.data() : nullptr, K);
                     if (!tiled) {
