@@ -206,7 +206,17 @@ def environment() -> dict[str, Any]:
         except ImportError:
             continue
         info[name] = getattr(module, "__version__", "?")
+    from sgdtune._bench import cpu_facts
+
+    info.update(cpu_facts())
     return info
+
+
+def machine_line() -> str:
+    """One line naming the machine, for a benchmark's printed output."""
+    from sgdtune._bench import machine_name
+
+    return f"Machine: {machine_name()}."
 
 
 def rss_bytes() -> int:

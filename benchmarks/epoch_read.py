@@ -22,7 +22,7 @@ import argparse
 import statistics
 
 import numpy as np
-from _common import MarkdownTable, time_call
+from _common import MarkdownTable, machine_line, time_call
 
 
 def _data(n, d, seed=0):
@@ -69,6 +69,7 @@ def main() -> None:
                           f"{read * 1e3:.1f} ms", f"{epoch / read:.2f}x")
     table.print(f"One epoch, batch_size={args.batch_size}, float32, "
                 f"{args.n_samples} x {args.n_features} ({X.nbytes / 1e6:.0f} MB)")
+    print(machine_line())
 
 
 if __name__ == "__main__":

@@ -719,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
         "  ".join(f"{k}={env[k]}" for k in ("sgdtune", "sklearn", "numpy") if k in env)
     )
     print(
-        f"{env['platform']}, {env.get('cpus_usable', env['cpu_count'])} usable CPUs, "
+        f"{env['platform']}, {env['cpu']}, {env.get('cpus_usable', env['cpu_count'])} usable CPUs, "
         f"load {env.get('loadavg', ('?',))[0]}"
     )
     print(

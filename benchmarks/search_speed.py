@@ -42,7 +42,7 @@ import sys
 import time
 from statistics import median
 
-from _common import PeakSampler, rss_bytes
+from _common import PeakSampler, machine_line, rss_bytes
 
 GRID = {
     "alpha": [1e-6, 1e-5, 1e-4, 1e-3],
@@ -163,7 +163,7 @@ def main() -> None:
     ref = next((r for r in rows if r["method"] == "sklearn-grid"), rows[0])
     shape = f"{args.n_samples} x 50000 sparse" if args.sparse else f"{args.n_samples} x 100"
     print(f"\n### 24 configurations x 3 folds, {shape}, 10 epochs\n")
-    print(f"X is {ref['x_bytes'] / 2**20:.0f} MiB.\n")
+    print(f"X is {ref['x_bytes'] / 2**20:.0f} MiB. {machine_line()}\n")
     print("| method | time | speed-up vs sklearn-grid | best CV score | minus sklearn's "
           "| memory growth during the search |")
     print("|---|---|---|---|---|---|")

@@ -142,7 +142,12 @@ def test_bench_prints_its_tables_and_writes_plots_and_json(tmp_path):
     out = run("bench", "--n-samples", "3000", "--repeats", "1", "--n-jobs", "1",
               "--plots", str(tmp_path / "plots"), "--json", str(log))
     assert out.returncode == 0, out.stderr
-    assert "machine: memory read" in out.stdout
+    from sgdtune import _core
+
+    # the machine line names the processor and the kernels' instruction set
+    machine = next(x for x in out.stdout.splitlines() if x.startswith("machine: "))
+    assert f"sgdtune kernels: {_core.isa()}" in machine and "CPUs" in machine
+    assert "limits: memory read" in out.stdout
     lines = out.stdout.splitlines()
     for task in ("batch_size=1, hinge + l2", "pure Python", "batch_size=64, log_loss",
                  "grid search, 24 configs"):
@@ -153,6 +158,8 @@ def test_bench_prints_its_tables_and_writes_plots_and_json(tmp_path):
     records = [json.loads(x) for x in log.read_text().splitlines()]
     kinds = {r["kind"] for r in records}
     assert kinds == {"machine", "kernel", "comparison", "scaling"}
+    machine = next(r for r in records if r["kind"] == "machine")
+    assert machine["sgdtune_isa"] == _core.isa() and machine["cpu"]
     axes = {r["axis"].split(" ")[0] for r in records if r["kind"] == "scaling"}
     assert axes == {"rows", "trials", "threads"}
     assert all(r["flops_per_s"] > 0 and r["bound"] > 0 for r in records if r["kind"] == "kernel")
