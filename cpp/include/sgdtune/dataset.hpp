@@ -359,11 +359,12 @@ inline void row_prefetch(const CsrView<T, I>& X, std::int64_t i) {
 // Asks for the block rows of W (d x K, and of the same-shaped Q and Z when
 // given) that row i's non-zeros will touch: with many features they live in
 // the last-level cache or memory, and a sparse row's step waits on them. A
-// no-op for dense rows, whose weights are all read by every row.
-template <bool L2 = false, class T>
+// no-op for dense rows, whose weights are all read by every row. Into the
+// second-level cache (see trainer.hpp's far_weights).
+template <class T>
 inline void weights_prefetch(const DenseView<T>&, std::int64_t, const T*, const T*, const T*, std::int64_t) {}
 
-template <bool L2 = false, class T, class I>
+template <class T, class I>
 inline void weights_prefetch(const CsrView<T, I>& X, std::int64_t i, const T* W, const T* Q, const T* Z,
                              std::int64_t K) {
     const auto b = static_cast<std::int64_t>(X.indptr[i]);
@@ -374,8 +375,8 @@ inline void weights_prefetch(const CsrView<T, I>& X, std::int64_t i, const T* W,
         for (const T* A : {W, Q, Z}) {
             if (A == nullptr) continue;
             const char* a = reinterpret_cast<const char*>(A + off);
-            prefetch<L2>(a);
-            prefetch<L2>(a + last);  // the row may cross into the next cache line
+            prefetch<true>(a);
+            prefetch<true>(a + last);  // the row may cross into the next cache line
         }
     }
 }

@@ -699,7 +699,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 if (start + r + pf < n_train) {
                     const std::int64_t ahead = rows[r + pf];
                     // (into the second-level cache, except a dense row at
-                    // batch_size 1: see pf below)
+                    // batch_size 1: see pf above)
                     if (row_ahead) dense && !tiled ? row_prefetch(X, ahead) : row_prefetch<true>(X, ahead);
                     prefetch(td.y + ahead);
                     if (td.sample_weight) prefetch(td.sample_weight + ahead);
@@ -713,7 +713,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 for (std::int64_t r = 0; r < bsz; ++r) {
                     row_start(r, !tiled);  // (tiled: the rows ahead are asked for between the tiles below)
                     if (far_weights && start + r + detail::kPrefetchWeightRows < n_train)  // a row ahead: its weights
-                        weights_prefetch<true>(X, rows[r + detail::kPrefetchWeightRows], block.W.data(),
+                        weights_prefetch(X, rows[r + detail::kPrefetchWeightRows], block.W.data(),
                                          block.Q.empty() ? nullptr : block.Q.data(),
                                          block.averaging ? block.Z.data() : nullptr, K);
                     if (!tiled) {
