@@ -592,8 +592,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // 2 pf rows ahead as well, so that the first-level prefetch pf rows ahead
     // finds it near. The first-level cache takes few misses at a time, and a
     // one-column step is short: one model, 80,000 x 100 float64 (64 MB) at
-    // batch_size 1 on a Zen 4, hinge/L2 127-134 -> 80-100 ns a row,
-    // log/elastic-net 163-168 -> 139-142; with 5,000 rows in cache the extra
+    // batch_size 1 on a Zen 4, hinge/L2 127-134 -> 98-114 ns a row,
+    // log/elastic-net 163-178 -> 145-149; with 5,000 rows in cache the extra
     // prefetches cost 5-15%, hence the size test.
     const bool far_rows =
         dense && !tiled && n_train * d * static_cast<std::int64_t>(sizeof(T)) > detail::kFarRowsBytes;
