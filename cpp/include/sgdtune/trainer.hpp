@@ -582,10 +582,11 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // the next batch's rows pushed them out. One column, 100 float64
     // features, batch_size 64, on a Zen 4: 39.8 -> 28.4 ns a row with X in
     // the second-level cache, 90 -> 74 shuffled from memory; the 24-config
-    // grid search at batch_size 64 about 10-20% faster). Sparse rows too
-    // (the sparse grid at batch_size 1: 4.0-4.4 -> 3.8-4.0 s); a dense row
-    // at batch_size 1 goes to the first-level cache (its step comes soon, and
-    // the second-level cache made the dense grid 3% slower).
+    // grid search at batch_size 64 7-20% faster in interleaved runs).
+    // Sparse rows too (the sparse grid at batch_size 1: 4.0-4.4 -> 3.8-4.0
+    // s); a dense row at batch_size 1 goes to the first-level cache (its
+    // step comes soon, and the second-level cache made the dense grid 3%
+    // slower).
     const std::int64_t pf = tiled ? b : b == 1 ? detail::kPrefetchRowsSingle : detail::kPrefetchRowsBatch;
     // Dense rows one at a time from memory (more rows than the last-level
     // cache holds, about): each row is asked into the second-level cache
@@ -710,14 +711,10 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 if (start + r + pf < n_train) {
                     const std::int64_t ahead = rows[r + pf];
                     // (into the second-level cache, except a dense row at
-                    // batch_size 1: see pf above)
+                    // batch_size 1: see pf and far_rows above)
                     if (row_ahead) {
-                        if (dense && !tiled) {
-                            if (far_rows && start + r + 2 * pf < n_train) row_prefetch<true>(X, rows[r + 2 * pf]);
-                            row_prefetch(X, ahead);
-                        } else {
-                            row_prefetch<true>(X, ahead);
-                        }
+                        if (far_rows && start + r + 2 * pf < n_train) row_prefetch<true>(X, rows[r + 2 * pf]);
+                        dense && !tiled ? row_prefetch(X, ahead) : row_prefetch<true>(X, ahead);
                     }
                     prefetch(td.y + ahead);
                     if (td.sample_weight) prefetch(td.sample_weight + ahead);
