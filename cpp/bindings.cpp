@@ -633,4 +633,7 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "team_helpers_started", [] { return team_helpers_started().load(); },
         "How many helper threads of teams sharing a block's steps were started in this process (tests).");
+    m.def(
+        "columns_left_blocks", [] { return columns_left_blocks().load(); },
+        "How many stopped columns left their blocks part way through training calls (tests).");
 }

@@ -79,6 +79,36 @@ def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2
         _assert_same_model(row[0], clone(est).fit(X[:300], y[:300]))
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [1, 8])
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_columns_that_stop_leave_their_block(sparse, dtype, batch_size, n_jobs):
+    # Trials that meet their tol criterion at different epochs: once enough of
+    # a block's columns have stopped, the live ones train on in a narrower
+    # block (from the state the wider one left: weights, L1 records, averages,
+    # shuffle stream), and every model is still the one it gets alone.
+    X, y = make_classification(n_samples=240, n_features=18, n_informative=6, random_state=3)
+    X = X.astype(dtype)
+    if sparse:
+        X = sp.csr_matrix(X * (np.abs(X) > 0.5))
+    folds = list(KFold(2, shuffle=True, random_state=1).split(X))
+    ests = [SGDClassifier(alpha=10.0 ** (-6 + i % 6), penalty=("l2", "l1", "elasticnet")[i % 3],
+                          loss=("hinge", "log_loss", "modified_huber")[i % 3 if i < 12 else 0],
+                          average=4 if i % 5 == 4 else False, batch_size=batch_size, max_iter=40,
+                          tol=1e-3, n_iter_no_change=3, random_state=0)
+            for i in range(20)]
+    before = _core.columns_left_blocks()
+    fitted = fit_folds(ests, X, y, folds, n_jobs=n_jobs)
+    assert _core.columns_left_blocks() > before  # stopped columns left
+    n_iter = set()
+    for est, row in zip(ests, fitted, strict=True):
+        for (train, _), got in zip(folds, row, strict=True):
+            _assert_same_model(got, clone(est).fit(X[train], y[train]))
+            n_iter.add(got.n_iter_)
+    assert len(n_iter) >= 4 and min(n_iter) < 40  # (stopping at several epochs)
+
+
 def test_binary_classifier_and_unsorted_folds():
     X, y = make_classification(n_samples=200, random_state=1)
     rng = np.random.default_rng(1)

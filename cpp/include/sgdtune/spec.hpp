@@ -45,6 +45,9 @@ struct TrainOptions {
     double t_start = 1.0;  // update counter at the start (continues across partial_fit)
     bool unique_row_indices = false;  // sparse rows hold no duplicate column (canonical CSR)
     bool compute_objective = true;    // sum the training loss (tol without early stopping, reports)
+    // > 0: end the call after an epoch that leaves this many live columns or
+    // fewer (train_jobs then trains them on in a narrower block; needs a state)
+    std::int64_t pause_at_live = 0;
 };
 
 // Training rows and targets. Rows are indices into X, so folds and validation

@@ -393,6 +393,14 @@ struct JobState {
     std::vector<RowIndex> next_order;
 
     bool broken = false;  // a call failed or was interrupted part way: no resuming
+    // false: a state that only carries a block's columns from one call to the
+    // next within one training call (train_jobs' narrowing of a block whose
+    // columns stopped): no stream to advance once every column has stopped
+    bool advance_stream = true;
+    // set by the trainer: the last call ended early (TrainOptions::pause_at_live)
+    // after `epochs_run` epochs
+    bool paused = false;
+    std::int64_t epochs_run = 0;
 
     // Sizes a new state for K columns over d features; l1[k]: column k has an L1 term.
     void allocate(std::int64_t K, std::int64_t d, bool averaging, const std::vector<bool>& l1) {
@@ -677,14 +685,16 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         c.result.n_iter = epoch + 1;
     };
 
-    std::int64_t epochs_trained = 0;
-    for (std::int64_t epoch = first_epoch; epoch < first_epoch + opt.max_iter; ++epoch) {
+    std::int64_t epochs_trained = 0, epochs_run = 0;
+    bool paused = false;
+    for (std::int64_t epoch = first_epoch; epoch < first_epoch + opt.max_iter && !paused; ++epoch) {
+        ++epochs_run;
         bool any_active = false;
         for (auto& c : cols) any_active = any_active || c.active;
         if (!any_active) {
             // A resumable job's stream advances as if trained, so that any
             // split of its columns into chunks leaves the same stream behind.
-            if (state == nullptr) break;
+            if (state == nullptr || !state->advance_stream) break;
             if (opt.shuffle) shuffle(order.data(), n_train, rng);
             continue;
         }
@@ -1145,9 +1155,22 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 }
             }
         }
+        if (opt.pause_at_live > 0 && state != nullptr && epoch + 1 < first_epoch + opt.max_iter) {
+            std::int64_t live = 0;
+            for (const auto& c : cols) live += c.active ? 1 : 0;
+            paused = live > 0 && live <= opt.pause_at_live;
+        }
     }
-    stop.epochs_done.fetch_add(opt.max_iter - epochs_trained, std::memory_order_relaxed);
-    if (state != nullptr) {
+    // (a paused call's remaining epochs are counted by the call that trains them)
+    if (!paused) stop.epochs_done.fetch_add(opt.max_iter - epochs_trained, std::memory_order_relaxed);
+    if (state != nullptr && state->cols.empty() && paused) {  // (a state for pausing: sized at its first pause)
+        std::vector<bool> l1;
+        for (const auto& spec : specs) l1.push_back(has_l1(spec.penalty));
+        state->allocate(K, d, block.averaging, l1);
+    }
+    if (state != nullptr && !state->cols.empty()) {
+        state->paused = paused;
+        state->epochs_run = epochs_run;
         for (std::int64_t k = 0; k < K; ++k) state->cols[static_cast<std::size_t>(idx[k])] = cols[k];
         state->transfer(block, idx, false);
         if (writes_stream) {
