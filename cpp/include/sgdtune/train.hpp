@@ -232,8 +232,8 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
     // results are those of one stage. (A resumable job, trained in calls
     // already, keeps its chunks whole within a call.) The 24-configuration
     // grid at tol=1e-3, max_iter=100 (columns stopping after 12 to 100
-    // epochs), 50,000 x 100, two threads, no refit: batch_size 64 3.57-3.58
-    // -> 3.32-3.38 s, batch_size 1 7.77-7.92 -> 7.32-7.36 s (narrowing at
+    // epochs), 50,000 x 100, two threads, no refit: batch_size 64 3.57-3.69
+    // -> 3.32-3.38 s, batch_size 1 7.77-7.95 -> 7.32-7.36 s (narrowing at
     // three quarters instead: 3.25-3.34 and 7.47-7.54 s). Less than the
     // column-epochs saved (a fifth), as a block's cost per column grows as it
     // narrows, and the threads' shares of the chunks end unevenly.
