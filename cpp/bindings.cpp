@@ -636,4 +636,7 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "columns_left_blocks", [] { return columns_left_blocks().load(); },
         "How many stopped columns left their blocks part way through training calls (tests).");
+    m.def(
+        "blocks_shared", [] { return blocks_shared().load(); },
+        "How many times a paused block handed some of its live columns to a waiting thread (tests).");
 }

@@ -109,6 +109,35 @@ def test_columns_that_stop_leave_their_block(sparse, dtype, batch_size, n_jobs):
     assert len(n_iter) >= 4 and min(n_iter) < 40  # (stopping at several epochs)
 
 
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_columns_handed_to_a_waiting_thread(batch_size):
+    # One block on two threads (two chunks), half its trials converging within
+    # a few epochs and half (adaptive rates) taking many more: the thread that
+    # runs out of work first is handed half of the other chunk's live columns
+    # at its next pause, with a copy of the state they resume from (weights,
+    # L1 records, shuffle stream), and every model is still the one it gets
+    # alone. (Whether the hand-over happens depends on the threads' timing:
+    # the test tries up to three times.)
+    X, y = make_classification(n_samples=6000, n_features=30, n_informative=8, random_state=4)
+    folds = [(np.arange(5000), np.arange(5000, 6000))]
+    kw = {"batch_size": batch_size, "max_iter": 60, "tol": 1e-3, "n_iter_no_change": 3,
+          "random_state": 0}
+    ests = [SGDClassifier(alpha=1.0, **kw) for _ in range(4)]
+    ests += [SGDClassifier(alpha=10.0 ** -(5 + i % 3), learning_rate="adaptive", eta0=0.01,
+                           penalty=("l2", "elasticnet")[i % 2], **kw) for i in range(4)]
+    alone = [clone(est).fit(X[:5000], y[:5000]) for est in ests]
+    assert max(m.n_iter_ for m in alone[:4]) < min(m.n_iter_ for m in alone[4:])
+    for _ in range(3):
+        before = _core.blocks_shared()
+        fitted = fit_folds(ests, X, y, folds, n_jobs=2)
+        for want, row in zip(alone, fitted, strict=True):
+            _assert_same_model(row[0], want)
+        if _core.blocks_shared() > before:
+            break
+    else:
+        pytest.fail("no columns were handed to the waiting thread in three tries")
+
+
 def test_binary_classifier_and_unsorted_folds():
     X, y = make_classification(n_samples=200, random_state=1)
     rng = np.random.default_rng(1)

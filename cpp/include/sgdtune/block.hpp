@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <new>
 #include <vector>
 
@@ -144,6 +145,11 @@ public:
     const T& operator[](std::size_t i) const { return p_[i]; }
     std::size_t size() const { return n_; }
     bool empty() const { return n_ == 0; }
+    // o's values in place of the present ones
+    void copy_from(const ZeroedArray& o) {
+        reset(o.n_);
+        if (n_ > 0) std::memcpy(p_, o.p_, n_ * sizeof(T));
+    }
 
 private:
     void release() noexcept {

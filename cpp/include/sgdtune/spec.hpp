@@ -3,6 +3,7 @@
 // per-column results.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "loss.hpp"
@@ -48,6 +49,14 @@ struct TrainOptions {
     // > 0: end the call after an epoch that leaves this many live columns or
     // fewer (train_jobs then trains them on in a narrower block; needs a state)
     std::int64_t pause_at_live = 0;
+    // not null: end the call after an epoch, with two live columns or more,
+    // at which this counts a thread waiting for work (train_jobs hands it
+    // some of the live columns)
+    const std::atomic<int>* pause_when_waiting = nullptr;
+    // false: the call's epochs are not counted in the stop token's progress
+    // (columns handed over from a paused call, whose epochs that call's
+    // chunk counts)
+    bool count_progress = true;
 };
 
 // Training rows and targets. Rows are indices into X, so folds and validation

@@ -397,7 +397,8 @@ struct JobState {
     // next within one training call (train_jobs' narrowing of a block whose
     // columns stopped): no stream to advance once every column has stopped
     bool advance_stream = true;
-    // set by the trainer: the last call ended early (TrainOptions::pause_at_live)
+    // set by the trainer in a chunk's own state (!advance_stream): the last
+    // call ended early (TrainOptions::pause_at_live, pause_when_waiting)
     // after `epochs_run` epochs
     bool paused = false;
     std::int64_t epochs_run = 0;
@@ -442,6 +443,26 @@ struct JobState {
                 if (qr >= 0) move(block.Q[j * K + k], Q[static_cast<std::size_t>(qr * d + j)]);
             }
         }
+    }
+
+    // A copy of a state between calls (o committed): the same resumption.
+    void copy_from(const JobState& o) {
+        started = o.started;
+        epochs_done = o.epochs_done;
+        rng = o.rng;
+        order = o.order;
+        cols = o.cols;
+        W.copy_from(o.W);
+        Z.copy_from(o.Z);
+        Q.copy_from(o.Q);
+        q_row = o.q_row;
+        scale = o.scale;
+        intercept = o.intercept;
+        avg_a = o.avg_a;
+        avg_b = o.avg_b;
+        avg_intercept = o.avg_intercept;
+        u = o.u;
+        advance_stream = o.advance_stream;
     }
 
     // Takes in a completed call of `epochs` epochs.
@@ -1110,7 +1131,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             if (add_after) sparse_add8(0, K, 0);  // (no column took an L1 step)
         }
 
-        stop.epochs_done.fetch_add(1, std::memory_order_relaxed);
+        if (opt.count_progress) stop.epochs_done.fetch_add(1, std::memory_order_relaxed);
 
         // End of epoch: divergence check, stopping criterion.
         for (std::int64_t k = 0; k < K; ++k) {
@@ -1155,22 +1176,28 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 }
             }
         }
-        if (opt.pause_at_live > 0 && state != nullptr && epoch + 1 < first_epoch + opt.max_iter) {
+        if ((opt.pause_at_live > 0 || opt.pause_when_waiting != nullptr) && state != nullptr &&
+            epoch + 1 < first_epoch + opt.max_iter) {
             std::int64_t live = 0;
             for (const auto& c : cols) live += c.active ? 1 : 0;
-            paused = live > 0 && live <= opt.pause_at_live;
+            const bool share = live > 1 && opt.pause_when_waiting != nullptr &&
+                               opt.pause_when_waiting->load(std::memory_order_relaxed) > 0;
+            paused = live > 0 && (live <= opt.pause_at_live || share);
         }
     }
     // (a paused call's remaining epochs are counted by the call that trains them)
-    if (!paused) stop.epochs_done.fetch_add(opt.max_iter - epochs_trained, std::memory_order_relaxed);
+    if (!paused && opt.count_progress)
+        stop.epochs_done.fetch_add(opt.max_iter - epochs_trained, std::memory_order_relaxed);
     if (state != nullptr && state->cols.empty() && paused) {  // (a state for pausing: sized at its first pause)
         std::vector<bool> l1;
         for (const auto& spec : specs) l1.push_back(has_l1(spec.penalty));
         state->allocate(K, d, block.averaging, l1);
     }
     if (state != nullptr && !state->cols.empty()) {
-        state->paused = paused;
-        state->epochs_run = epochs_run;
+        if (!state->advance_stream) {  // (a chunk's own state: a resumable job's is shared by its chunks)
+            state->paused = paused;
+            state->epochs_run = epochs_run;
+        }
         for (std::int64_t k = 0; k < K; ++k) state->cols[static_cast<std::size_t>(idx[k])] = cols[k];
         state->transfer(block, idx, false);
         if (writes_stream) {
