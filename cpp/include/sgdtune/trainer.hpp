@@ -445,7 +445,8 @@ struct JobState {
         }
     }
 
-    // A copy of a state between calls (o committed): the same resumption.
+    // A copy of a state between calls (o committed): the same resumption
+    // (a chunk's own state: advance_stream is its user's to set).
     void copy_from(const JobState& o) {
         started = o.started;
         epochs_done = o.epochs_done;
@@ -462,7 +463,6 @@ struct JobState {
         avg_b = o.avg_b;
         avg_intercept = o.avg_intercept;
         u = o.u;
-        advance_stream = o.advance_stream;
     }
 
     // Takes in a completed call of `epochs` epochs.
@@ -1188,7 +1188,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // (a paused call's remaining epochs are counted by the call that trains them)
     if (!paused && opt.count_progress)
         stop.epochs_done.fetch_add(opt.max_iter - epochs_trained, std::memory_order_relaxed);
-    if (state != nullptr && state->cols.empty() && paused) {  // (a state for pausing: sized at its first pause)
+    if (paused && state->cols.empty()) {  // (a chunk's own state: sized at its first pause; paused implies a state)
         std::vector<bool> l1;
         for (const auto& spec : specs) l1.push_back(has_l1(spec.penalty));
         state->allocate(K, d, block.averaging, l1);
