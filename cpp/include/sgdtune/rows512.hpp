@@ -122,7 +122,7 @@ __attribute__((noinline)) void row_add8(const DenseView<T>& X, std::int64_t i, T
     if (k0 < K) row_add(X, i, W, K, c, Z, a, true, k0);
 }
 
-// l1_four_values for eight weights.
+// l1_four_values (penalty.hpp) for eight weights.
 template <class T, bool Averaging, bool Masked, bool MaskedQ = false>
 SGDTUNE_ALWAYS_INLINE inline v8<T> l1_eight_values(v8<T> old_w, T* q_p, v8<T>& z, v8d vs, v8d vinv, v8d vu, v8d va,
                                                    v8l take, v8l tz) {
@@ -131,11 +131,11 @@ SGDTUNE_ALWAYS_INLINE inline v8<T> l1_eight_values(v8<T> old_w, T* q_p, v8<T>& z
     const v8d w = vs * v;
     const v8<T> old_q = load8(q_p);
     const v8d qv = widen8<T>(old_q);
-    const v8d shrunk = w - (vu + qv);
-    const v8d grown = w + (vu - qv);
-    const v8d pos = shrunk > zero ? shrunk : zero;
-    const v8d neg = grown < zero ? grown : zero;
-    const v8d nw = (w > zero ? pos : zero) + (w < zero ? neg : zero);
+    // (a cast between vectors of one size reinterprets the bits)
+    const v8l sign = ~v8l{} << 63, wb = (v8l)w, sw = wb & sign;
+    const v8d t = vu + (v8d)((v8l)qv ^ sw);  // u + q, or u - q where w < 0
+    const v8d c = (v8d)(wb ^ sw) - t;       // w - (u + q), or -(w + (u - q))
+    const v8d nw = (v8d)(((c > zero) & (w != zero)) & ((v8l)c ^ sw));
     const v8<T> nv = narrow8<T>(nw * vinv);
     const v8<T> nq = narrow8<T>(qv + (nw - w));
     if constexpr (MaskedQ)
@@ -171,45 +171,79 @@ __attribute__((noinline)) void csr_row_dot8(const CsrView<T, I>& X, std::int64_t
     if (k0 < K) row_dot(X, i, W, K, acc, out, true, k0);
 }
 
-// row_add of a sparse row into a block without averaging, the columns in
-// eights; and, when the row's features are distinct, the L1 step of the
-// columns in [l1_lo, l1_hi) with on[k] != 0 on those features in the same
-// pass (l1_step_block's numbers: each weight takes its update, then its step,
-// as when the two passes go one after the other; the Q entries of the other
-// columns are written back unchanged). l1_lo >= l1_hi: the update alone.
-template <class T, class I>
-__attribute__((noinline)) void csr_row_add8(const CsrView<T, I>& X, std::int64_t i, T* W, T* Q, std::int64_t K,
-                                            const T* c, std::int64_t l1_lo, std::int64_t l1_hi,
-                                            const double* s, const double* inv_s, const double* u,
-                                            const double* on) {
-    const auto b = static_cast<std::int64_t>(X.indptr[i]), e = static_cast<std::int64_t>(X.indptr[i + 1]);
+// A row's update into a block without averaging, the columns in eights, with
+// the L1 step of the columns in [l1_lo, l1_hi) with on[k] != 0 on the row's
+// features in the same pass (l1_step_block's numbers: each weight takes its
+// update, then its step, as when the two passes go one after the other; the Q
+// entries of the other columns are written back unchanged). l1_lo >= l1_hi:
+// the update alone. `each(f)` calls f(j, x_j) for the row's features, which
+// must be distinct. Returns the first column left (K % 8 of them) for the
+// four-column code.
+template <class T, class Each>
+SGDTUNE_ALWAYS_INLINE inline std::int64_t add_l1_eights(const Each& each, T* W, T* Q, std::int64_t K, const T* c,
+                                                        std::int64_t l1_lo, std::int64_t l1_hi, const double* s,
+                                                        const double* inv_s, const double* u, const double* on) {
     std::int64_t k0 = 0;
     for (; k0 + 8 <= K; k0 += 8) {
         const v8<T> vc = load8(c + k0);
         if (k0 + 8 <= l1_lo || k0 >= l1_hi) {  // no L1 step among these eight columns
-            for (std::int64_t p = b; p < e; ++p) {
-                T* w = W + static_cast<std::int64_t>(X.indices[p]) * K + k0;
-                store8(w, load8(w) + vc * splat8(X.data[p]));
-            }
+            each([&](std::int64_t j, T xj) SGDTUNE_ALWAYS_INLINE {
+                T* w = W + j * K + k0;
+                store8(w, load8(w) + vc * splat8(xj));
+            });
             continue;
         }
         const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
         v8l take = load8(on + k0) != zero;
         for (int q = 0; q < 8; ++q)
             if (k0 + q < l1_lo || k0 + q >= l1_hi) take[q] = 0;
-        for (std::int64_t p = b; p < e; ++p) {
-            const std::int64_t off = static_cast<std::int64_t>(X.indices[p]) * K + k0;
+        each([&](std::int64_t j, T xj) SGDTUNE_ALWAYS_INLINE {
+            const std::int64_t off = j * K + k0;
             v8<T> z{};
-            store8(W + off, l1_eight_values<T, false, true, true>(load8(W + off) + vc * splat8(X.data[p]), Q + off,
-                                                                 z, vs, vinv, vu, zero, take, take));
-        }
+            store8(W + off, l1_eight_values<T, false, true, true>(load8(W + off) + vc * splat8(xj), Q + off, z, vs,
+                                                                 vinv, vu, zero, take, take));
+        });
     }
+    return k0;
+}
+
+// add_l1_eights for a sparse row (distinct features), the rest by row_add and l1_step_block.
+template <class T, class I>
+__attribute__((noinline)) void csr_row_add8(const CsrView<T, I>& X, std::int64_t i, T* W, T* Q, std::int64_t K,
+                                            const T* c, std::int64_t l1_lo, std::int64_t l1_hi,
+                                            const double* s, const double* inv_s, const double* u,
+                                            const double* on) {
+    const auto b = static_cast<std::int64_t>(X.indptr[i]), e = static_cast<std::int64_t>(X.indptr[i + 1]);
+    auto each = [&](auto&& f) SGDTUNE_ALWAYS_INLINE {
+        for (std::int64_t p = b; p < e; ++p) f(static_cast<std::int64_t>(X.indices[p]), X.data[p]);
+    };
+    const std::int64_t k0 = add_l1_eights(each, W, Q, K, c, l1_lo, l1_hi, s, inv_s, u, on);
     if (k0 == K) return;
     row_add(X, i, W, K, c, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true, k0);
     const std::int64_t lo = std::max(k0, l1_lo);
     if (lo < l1_hi)
         l1_step_block<T, false>(W, Q, static_cast<T*>(nullptr), X.indices + b, e - b, K, lo, l1_hi, s, inv_s, u,
                                 static_cast<const double*>(nullptr), on, static_cast<const double*>(nullptr));
+}
+
+// add_l1_eights for a dense row, the rest by row_add and l1_step_block.
+template <class T>
+__attribute__((noinline)) void row_add_l1_8(const DenseView<T>& X, std::int64_t i, T* W, T* Q, std::int64_t K,
+                                            const T* c, std::int64_t l1_lo, std::int64_t l1_hi, const double* s,
+                                            const double* inv_s, const double* u, const double* on) {
+    const T* x = X.row(i);
+    const std::int64_t d = X.d;
+    auto each = [&](auto&& f) SGDTUNE_ALWAYS_INLINE {
+        for (std::int64_t j = 0; j < d; ++j) f(j, x[j]);
+    };
+    const std::int64_t k0 = add_l1_eights(each, W, Q, K, c, l1_lo, l1_hi, s, inv_s, u, on);
+    if (k0 == K) return;
+    row_add(X, i, W, K, c, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true, k0);
+    const std::int64_t lo = std::max(k0, l1_lo);
+    if (lo < l1_hi)
+        l1_step_block<T, false>(W, Q, static_cast<T*>(nullptr), static_cast<const std::int64_t*>(nullptr), d, K, lo,
+                                l1_hi, s, inv_s, u, static_cast<const double*>(nullptr), on,
+                                static_cast<const double*>(nullptr));
 }
 
 // l1_step_block: the columns in eights, the rest by l1_step_block.

@@ -694,10 +694,24 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // search: 3.09-3.17 s with the four-column code, 2.54-2.68 s with these.
     [[maybe_unused]] const bool sparse_rows8 = !dense && rows512 && K >= 8 && !block.averaging;
     [[maybe_unused]] const bool sparse_fused_l1 = sparse_rows8 && !dedupe && fused_l1 && l1_lo < l1_hi;
-    // (The same one pass for a dense row was slower: the grid over 50,000 x
-    // 100 rows at batch_size 1, whole search, 499-508 -> 526-566 ms. A dense
-    // block's weights sit in the first-level cache, where a second pass
-    // misses nothing.)
+    // The same one pass for a dense row (AVX-512, batch_size 1, no averaging),
+    // where the columns with L1 fill whole eights of the block's columns (the
+    // rest of them, K % 8, with the four-column code either way): an eight
+    // with some columns without L1 takes the step's operations for all eight
+    // lanes, which cost more than the second pass saves (a 12-column chunk of
+    // four columns without L1 and eight with, 50,000 x 100 float64, one epoch
+    // 35 -> 41 ms). On a Zen 4, whose first-level cache (32 KiB) does not
+    // hold a 24-column block's W and Q (19 KiB each at 100 float64 features),
+    // the second pass read and wrote them from the second-level cache: the
+    // 24-configuration grid's 24-column block (8 columns without L1, then 16
+    // with), 50,000 x 100 float64, one thread, 62.2-63.1 -> 57.8-58.4 ms an
+    // epoch; the whole grid search at batch_size 1, two threads, 705-766 ->
+    // 687-714 ms in interleaved runs. (On a Zen 5, with 48 KiB, the one pass
+    // had been slower: 499-508 -> 526-566 ms for that search.)
+    const std::int64_t whole_eights = K / 8 * 8;
+    [[maybe_unused]] const bool dense_fused_l1 = dense && !tiled && rows512 && K >= 8 && !block.averaging &&
+                                                 fused_l1 && l1_lo < l1_hi && l1_lo % 8 == 0 &&
+                                                 (l1_hi % 8 == 0 || l1_hi >= whole_eights);
 
     auto diverge = [&](ColumnState& c, std::int64_t epoch) {
         c.active = false;
@@ -837,14 +851,17 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 
             // Per-column coefficients, rates and the L2 shrink.
             bool any_update = false, renormalised = false, fuse_update = false, add_after = false;
-            // a sparse row's update eight columns at a time, with the L1 step
-            // of columns [lo, hi) (none where lo >= hi)
-            [[maybe_unused]] auto sparse_add8 = [&](std::int64_t r, std::int64_t lo, std::int64_t hi) {
+            // a row's update eight columns at a time, with the L1 step of
+            // columns [lo, hi) (none where lo >= hi)
+            [[maybe_unused]] auto add8 = [&](std::int64_t r, std::int64_t lo, std::int64_t hi) {
 #if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
-                if constexpr (!dense)
-                    detail::avx512::csr_row_add8(X, rows[r], block.W.data(), lo < hi ? block.Q.data() : nullptr, K,
-                                                 cscaled.data(), lo, hi, l1_s.data(), l1_inv_s.data(), l1_u.data(),
-                                                 l1_on.data());
+                T* Q = lo < hi ? block.Q.data() : nullptr;
+                if constexpr (dense)
+                    detail::avx512::row_add_l1_8(X, rows[r], block.W.data(), Q, K, cscaled.data(), lo, hi,
+                                                 l1_s.data(), l1_inv_s.data(), l1_u.data(), l1_on.data());
+                else
+                    detail::avx512::csr_row_add8(X, rows[r], block.W.data(), Q, K, cscaled.data(), lo, hi,
+                                                 l1_s.data(), l1_inv_s.data(), l1_u.data(), l1_on.data());
 #endif
             };
             if (row_runs) {
@@ -973,6 +990,10 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     else if (!fuse_update) {
 #if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
                         if constexpr (dense) {
+                            if (dense_fused_l1) {
+                                add_after = true;  // with the L1 step below
+                                continue;
+                            }
                             if (rows512 && K >= 8) {
                                 detail::avx512::row_add8(X, rows[r], block.W.data(), K, cscaled.data(),
                                                          avg_now ? block.Z.data() : nullptr, ascaled.data());
@@ -982,7 +1003,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                             if (sparse_fused_l1)
                                 add_after = true;  // with the L1 step below
                             else
-                                sparse_add8(r, K, 0);
+                                add8(r, K, 0);
                             continue;
                         }
 #endif
@@ -1096,7 +1117,10 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         pass(std::false_type{}, features, n);
                 };
                 if constexpr (std::is_same_v<Data, DenseView<T>>) {
-                    if (members == 1) {
+                    if (add_after) {  // the row's update and this step in one pass
+                        add8(0, l1_lo, l1_hi);
+                        add_after = false;
+                    } else if (members == 1) {
                         over(static_cast<const std::int64_t*>(nullptr), d);
                     } else {
                         // each member its features
@@ -1113,7 +1137,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 } else if (dedupe) {  // the batch's distinct features
                     over(touched.data(), static_cast<std::int64_t>(touched.size()));
                 } else if (add_after) {  // the row's update and this step in one pass
-                    sparse_add8(0, l1_lo, l1_hi);
+                    add8(0, l1_lo, l1_hi);
                     add_after = false;
                 } else {  // one canonical row: its own column indices
                     const auto b0 = X.indptr[rows[0]], e0 = X.indptr[rows[0] + 1];
@@ -1128,7 +1152,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 std::fill(l1_a.begin(), l1_a.end(), 0.0);
                 any_l1_step = false;
             }
-            if (add_after) sparse_add8(0, K, 0);  // (no column took an L1 step)
+            if (add_after) add8(0, K, 0);  // (no column took an L1 step)
         }
 
         if (opt.count_progress) stop.epochs_done.fetch_add(1, std::memory_order_relaxed);
