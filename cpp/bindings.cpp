@@ -631,6 +631,41 @@ PYBIND11_MODULE(_core, m) {
         py::arg("level"),
         "Run the kernels with at most this instruction set ('baseline', 'avx2' or 'avx512'; tests).");
     m.def(
+        "l1_step_forms",
+        [](const py::array_t<double, py::array::c_style | py::array::forcecast>& w,
+           const py::array_t<double, py::array::c_style | py::array::forcecast>& q, double s, double u) {
+            if (w.ndim() != 1 || q.ndim() != 1 || w.shape(0) != q.shape(0))
+                throw py::value_error("w and q must be 1-d arrays of one length");
+            const std::int64_t n = w.shape(0);
+            py::dict out;
+            auto run = [&](const char* name, auto&& step) {
+                py::array_t<double> nw(n), nq(n);
+                std::copy(w.data(), w.data() + n, nw.mutable_data());
+                std::copy(q.data(), q.data() + n, nq.mutable_data());
+                step(nw.mutable_data(), nq.mutable_data());
+                out[name] = py::make_tuple(nw, nq);
+            };
+            run("scalar", [&](double* W, double* Q) {
+                for (std::int64_t j = 0; j < n; ++j) l1_weight<double, false>(W, Q, nullptr, j, s, 1.0 / s, u, 0.0);
+            });
+#if defined(SGDTUNE_HAVE_VECTORS)
+            run("four", [&](double* W, double* Q) {
+                l1_step(W, Q, static_cast<double*>(nullptr), 1, 0, s, u, 0.0, static_cast<const std::int64_t*>(nullptr),
+                        n, true);
+            });
+#if defined(SGDTUNE_X86_DISPATCH)
+            if (isa_level() == Isa::avx512)
+                run("eight", [&](double* W, double* Q) {
+                    detail::avx512::l1_step_one8<double, false>(W, Q, nullptr, n, s, u, 0.0);
+                });
+#endif
+#endif
+            return out;
+        },
+        py::arg("w"), py::arg("q"), py::arg("s"), py::arg("u"),
+        "One L1 step of a one-column block's weights w (scale s) and records q, by the scalar step and each "
+        "vector form this build and CPU have: {name: (new w, new q)} (tests).");
+    m.def(
         "team_helpers_started", [] { return team_helpers_started().load(); },
         "How many helper threads of teams sharing a block's steps were started in this process (tests).");
     m.def(

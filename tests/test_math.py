@@ -384,6 +384,49 @@ def test_instruction_sets_give_identical_models(dtype, sparse, n_classes):
             assert_array_equal(auto, low, err_msg=level)
 
 
+def _same_bits(a, b):
+    # equal bit for bit where not NaN (a NaN's payload may differ), NaN at the same places
+    nan = np.isnan(a)
+    return np.array_equal(nan, np.isnan(b)) and np.array_equal(a[~nan].view(np.int64),
+                                                              b[~nan].view(np.int64))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_l1_step_vector_forms_give_the_scalar_steps_bits(seed):
+    # The cumulative-penalty step takes w > 0 to max(0, w - (u + q)), w < 0 to
+    # min(0, w + (u - q)), anything else to +0; the vector kernels compute the
+    # two branches as one through the weight's sign bit. Every weight and
+    # record must be the scalar step's, bit for bit: signed zeros, NaN,
+    # infinities, weights at the threshold, and records a rounding beyond +-u
+    # (which the one-branch form, without its w != 0 test, would turn into a
+    # weight of its own) among the inputs.
+    rng = np.random.default_rng(seed)
+    n = 1003  # whole vectors of 8 and 4 and a rest
+    specials = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-300, -1e-300, 5e-324, -5e-324])
+    for _ in range(50):
+        u = float(rng.uniform() * 10.0 ** rng.integers(-8, 2)) if rng.uniform() > 0.05 else 0.0
+        s = float(rng.uniform(0.5, 1.5) * 10.0 ** rng.integers(-5, 1)) if rng.uniform() > 0.2 else 1.0
+        w = rng.uniform(-1, 1, n) * 10.0 ** rng.integers(-10, 4, n)
+        pick = rng.uniform(size=n)
+        w[pick < 0.1] = rng.choice(specials, size=int((pick < 0.1).sum()))
+        at = (pick >= 0.1) & (pick < 0.2)  # weights whose true value is +-u
+        w[at] = rng.choice([-1.0, 1.0], size=int(at.sum())) * u / s
+        q = rng.uniform(-1, 1, n) * u
+        beyond = rng.uniform(size=n)
+        q[beyond < 0.1] = rng.choice([-1.0, 1.0], size=int((beyond < 0.1).sum())) * u * (1 + 1e-7)
+        q[(beyond >= 0.1) & (beyond < 0.15)] = -u
+        q[(beyond >= 0.15) & (beyond < 0.2)] = u
+        q[(beyond >= 0.2) & (beyond < 0.22)] = np.nan
+        forms = _core.l1_step_forms(w, q, s, u)
+        ref_w, ref_q = forms.pop("scalar")
+        assert "four" in forms
+        if _core.isa() == "avx512":
+            assert "eight" in forms
+        for name, (nw, nq) in forms.items():
+            assert _same_bits(nw, ref_w), name
+            assert _same_bits(nq, ref_q), name
+
+
 @pytest.mark.skipif(bool(os.environ.get("SGDTUNE_SANITIZED")),
                     reason="starts fresh interpreters, which the sanitizer runs do not set up")
 @pytest.mark.parametrize("value", ["baseline", "avx2", "sse9"])

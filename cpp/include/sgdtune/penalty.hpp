@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "simd.hpp"
@@ -114,7 +115,7 @@ SGDTUNE_ALWAYS_INLINE inline simd::v4<T> l1_four_values(simd::v4<T> old_w, T* q_
     // 60.6-62.1 with rows512.hpp's eight. (A cast between vectors of one
     // size reinterprets the bits.)
     using simd::v4l;
-    const v4l sign = ~v4l{} << 63, wb = (v4l)w, sw = wb & sign;
+    const v4l sign = v4l{} + std::numeric_limits<long long>::min(), wb = (v4l)w, sw = wb & sign;
     const v4d t = vu + (v4d)((v4l)qv ^ sw);  // u + q, or u - q where w < 0
     const v4d c = (v4d)(wb ^ sw) - t;       // w - (u + q), or -(w + (u - q))
     const v4d nw = (v4d)(((c > zero) & (w != zero)) & ((v4l)c ^ sw));

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "dataset.hpp"
@@ -132,7 +133,7 @@ SGDTUNE_ALWAYS_INLINE inline v8<T> l1_eight_values(v8<T> old_w, T* q_p, v8<T>& z
     const v8<T> old_q = load8(q_p);
     const v8d qv = widen8<T>(old_q);
     // (a cast between vectors of one size reinterprets the bits)
-    const v8l sign = ~v8l{} << 63, wb = (v8l)w, sw = wb & sign;
+    const v8l sign = v8l{} + std::numeric_limits<long long>::min(), wb = (v8l)w, sw = wb & sign;
     const v8d t = vu + (v8d)((v8l)qv ^ sw);  // u + q, or u - q where w < 0
     const v8d c = (v8d)(wb ^ sw) - t;       // w - (u + q), or -(w + (u - q))
     const v8d nw = (v8d)(((c > zero) & (w != zero)) & ((v8l)c ^ sw));
