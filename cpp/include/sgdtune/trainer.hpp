@@ -713,9 +713,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // where the columns with L1 fill whole eights of the block's columns (the
     // rest of them, K % 8, with the four-column code either way): an eight
     // with some columns without L1 takes the step's operations for all eight
-    // lanes, which cost more than the second pass saves (a 12-column chunk of
-    // four columns without L1 and eight with, 50,000 x 100 float64, one epoch
-    // 35 -> 41 ms). On a Zen 4, whose first-level cache (32 KiB) does not
+    // lanes, which cost more than the second pass saves (the 24-column block
+    // on two threads, in two 12-column chunks of four columns without L1 and
+    // eight with, 50,000 x 100 float64: 35 -> 41 ms an epoch). On a Zen 4, whose first-level cache (32 KiB) does not
     // hold a 24-column block's W and Q (19 KiB each at 100 float64 features),
     // the second pass read and wrote them from the second-level cache: the
     // 24-configuration grid's 24-column block (8 columns without L1, then 16
