@@ -38,9 +38,13 @@ struct Schedule {
     double eta0, power_t, alpha, t0;
     double eta_adaptive;  // current rate of the adaptive schedule
 
+    // The optimal schedule's rate at update t (the trainer also computes it
+    // for a block's columns in one loop, with this function's numbers).
+    static double optimal_eta(double alpha, double t0, double t) { return 1.0 / (alpha * (t0 + t - 1.0)); }
+
     double eta(double t) const {
         switch (kind) {
-            case ScheduleKind::optimal: return 1.0 / (alpha * (t0 + t - 1.0));
+            case ScheduleKind::optimal: return optimal_eta(alpha, t0, t);
             case ScheduleKind::invscaling: return eta0 / std::pow(t, power_t);
             case ScheduleKind::adaptive: return eta_adaptive;
             default: return eta0;

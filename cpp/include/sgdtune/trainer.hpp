@@ -539,11 +539,10 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // by side). Per-column constants for it, and the runs.
     const bool row_runs = b == 1 && K >= 4 && avx2_body && !any_pa && !loss_sum;
     std::vector<double> col_tc, col_wpos, col_wneg;
-    // Where every column takes the "optimal" schedule, 1 / (alpha (t0 + t - 1)),
-    // its constants and the columns' t for one loop over the columns, whose
+    // Where every column takes the "optimal" schedule, its constants and the
+    // columns' t for one loop over the columns (Schedule::optimal_eta), whose
     // divisions vectorise (one at a time, they were a tenth of the trainer's
-    // own time in a 24-column block at batch_size 1). The same operations in
-    // the same order: the same rates.
+    // own time in a 24-column block at batch_size 1).
     std::vector<double> col_alpha, col_t0, col_t;
     bool all_optimal = false;
     std::vector<unsigned char> row_finite;
@@ -715,9 +714,10 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // with some columns without L1 takes the step's operations for all eight
     // lanes, which cost more than the second pass saves (the 24-column block
     // on two threads, in two 12-column chunks of four columns without L1 and
-    // eight with, 50,000 x 100 float64: 35 -> 41 ms an epoch). On a Zen 4, whose first-level cache (32 KiB) does not
-    // hold a 24-column block's W and Q (19 KiB each at 100 float64 features),
-    // the second pass read and wrote them from the second-level cache: the
+    // eight with, 50,000 x 100 float64: 35 -> 41 ms an epoch). On a Zen 4,
+    // whose first-level cache (32 KiB) does not hold a 24-column block's W
+    // and Q (19 KiB each at 100 float64 features), the second pass read and
+    // wrote them from the second-level cache: the
     // 24-configuration grid's 24-column block (8 columns without L1, then 16
     // with), 50,000 x 100 float64, one thread, 62.2-63.1 -> 57.8-58.4 ms an
     // epoch; the whole grid search at batch_size 1, two threads, 705-766 ->
@@ -884,7 +884,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     for (std::int64_t k = 0; k < K; ++k) col_t[k] = cols[k].active ? cols[k].t : 0.0;
                     const double *alpha = col_alpha.data(), *t0 = col_t0.data(), *t = col_t.data();
                     double* eta = etas.data();
-                    for (std::int64_t k = 0; k < K; ++k) eta[k] = 1.0 / (alpha[k] * (t0[k] + t[k] - 1.0));
+                    for (std::int64_t k = 0; k < K; ++k) eta[k] = Schedule::optimal_eta(alpha[k], t0[k], t[k]);
                     for (std::int64_t k = 0; k < K; ++k)
                         if (!cols[k].active) eta[k] = 0.0;
                 } else {
