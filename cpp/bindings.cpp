@@ -666,6 +666,19 @@ PYBIND11_MODULE(_core, m) {
         "One L1 step of a one-column block's weights w (scale s) and records q, by the scalar step and each "
         "vector form this build and CPU have: {name: (new w, new q)} (tests).");
     m.def(
+        "one_pass_bytes",
+        [](std::int64_t bytes) {
+            if (bytes < 0) throw py::value_error("bytes must be >= 0, got " + std::to_string(bytes));
+            return detail::one_pass_bytes_limit().exchange(bytes);
+        },
+        py::arg("bytes"),
+        "Set how many bytes of X a one-column fit with rows in order needs before its batches go in one pass; "
+        "returns the previous limit (tests).");
+    m.def(
+        "one_pass_batches", [] { return detail::one_pass_batches().load(); },
+        "How many one-column batches went in one pass (dot products, coefficients and update) in this process "
+        "(tests).");
+    m.def(
         "team_helpers_started", [] { return team_helpers_started().load(); },
         "How many helper threads of teams sharing a block's steps were started in this process (tests).");
     m.def(

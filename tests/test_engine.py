@@ -224,6 +224,78 @@ def test_threads_share_one_models_batches_without_changing_it(dtype, params):
         _assert_same_model(got, base)
 
 
+ONE_PASS_CASES = [
+    ({}, None),
+    ({"penalty": "elasticnet", "average": 3, "class_weight": "balanced"}, None),
+    ({"penalty": "l1", "loss": "log_loss", "tol": 1e-3, "n_iter_no_change": 2}, None),  # loss sums
+    ({"loss": "modified_huber", "early_stopping": True, "validation_fraction": 0.2}, None),
+    ({"learning_rate": "pa1", "eta0": 0.1}, None),  # each row's loss and squared norm
+    # the L2 scale falls below 1e-9 at the last of the 24 steps (0.415 ** 24),
+    # which renormalises the weights: that step takes two passes
+    ({"learning_rate": "constant", "eta0": 0.5, "alpha": 1.17}, None),
+    ({"loss": "epsilon_insensitive", "penalty": "l1", "average": True}, "regressor"),
+    ({"loss": "huber", "learning_rate": "adaptive", "eta0": 0.05}, "regressor"),
+]
+
+
+@pytest.fixture
+def one_pass_limit():
+    """Sets the size of X above which a one-column fit with rows in order goes
+    in one pass; restores the build's limit afterwards."""
+    old = _core.one_pass_bytes(1 << 62)
+    _core.one_pass_bytes(old)
+    yield _core.one_pass_bytes
+    _core.one_pass_bytes(old)
+
+
+@pytest.mark.parametrize("params,kind", ONE_PASS_CASES)
+def test_one_pass_batches_give_the_two_pass_model(params, kind, one_pass_limit):
+    # One float32 model, rows in order, large X: each few rows' dot products,
+    # coefficients and update in one pass (forced here on small data), the
+    # model of the forward pass and update over the whole batch, bit for bit.
+    # 130 features, 1,001 rows (a short last batch, 1001 - 256 * 3 = 233 rows,
+    # not a whole number of the pass's rows), sample weights.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(1001, 130)).astype(np.float32)
+    y = X[:, 0] + 0.5 * rng.normal(size=1001)
+    sw = rng.uniform(0.5, 2.0, size=1001)
+    est = SGDRegressor() if kind == "regressor" else SGDClassifier()
+    if kind != "regressor":
+        y = (y > 0).astype(int)
+    est.set_params(**{"batch_size": 256, "max_iter": 6, "tol": None, "shuffle": False, "random_state": 0,
+                      **params})
+    one_pass_limit(1 << 62)
+    two = clone(est).fit(X, y, sample_weight=sw)
+    one_pass_limit(0)
+    before = _core.one_pass_batches()
+    one = clone(est).fit(X, y, sample_weight=sw)
+    assert _core.one_pass_batches() > before  # the one pass ran
+    _assert_same_model(one, two)
+    if params.get("average"):
+        assert_array_equal(one._standard_coef, two._standard_coef)
+    # shuffled rows, or n_jobs > 1 without rows in order: the two passes
+    before = _core.one_pass_batches()
+    clone(est).set_params(shuffle=True).fit(X, y)
+    assert _core.one_pass_batches() == before
+
+
+def test_one_pass_batches_diverge_where_two_passes_do(one_pass_limit):
+    # A float32 model whose predictions overflow part way through a batch:
+    # the same epoch in the error either way.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 20)).astype(np.float32)
+    X[300:] *= np.float32(1e18)
+    y = rng.normal(size=600) * 1e18
+    messages = []
+    for limit in (1 << 62, 0):
+        one_pass_limit(limit)
+        with pytest.raises(ValueError, match=r"epoch #\d+") as err:
+            SGDRegressor(batch_size=256, shuffle=False, learning_rate="constant", eta0=1.0,
+                         max_iter=50).fit(X, y)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
 def test_threads_left_over_join_the_blocks_of_a_search():
     # Three fold jobs of one column each on four threads: one block is trained
     # by a team of two, the others alone; every fold model equals its own fit.
