@@ -8,7 +8,12 @@ on ``--n-jobs`` threads that share each mini-batch step. An epoch's time is
 fit (a first fit also pays for one-time work in the process, which would make
 the difference too small). The reference is NumPy reading X once (``X.sum()``),
 measured in the same run. Medians of ``--repeats`` runs; shuffled rows (the
-default) and rows in order.
+default) and rows in order. Shuffled rows are also set against NumPy reading
+X's rows in a shuffled order (``np.take`` of 4,096 rows at a time into one
+buffer, summed), what a NumPy trainer's batches pay to gather their rows:
+rows fetched one by one from random places cost more than a stream of X,
+whatever the trainer does with them. (NumPy's gather is not the machine's
+limit: a C loop that prefetches the rows ahead gathers faster.)
 
 Usage::
 
@@ -50,13 +55,26 @@ def main() -> None:
 
     X, y = _data(args.n_samples, args.n_features)
     read = time_call(X.sum, max(3, args.repeats)).median
+    perm = np.random.default_rng(1).permutation(args.n_samples)
+    buffer = np.empty((4096, args.n_features), dtype=X.dtype)
+
+    def read_shuffled():
+        total = 0.0
+        for start in range(0, args.n_samples, buffer.shape[0]):
+            rows = perm[start:start + buffer.shape[0]]
+            np.take(X, rows, axis=0, out=buffer[:len(rows)])
+            total += float(buffer[:len(rows)].sum())
+        return total
+
+    read_shuffled_time = time_call(read_shuffled, max(3, args.repeats)).median
 
     def fit(epochs, shuffle, n_jobs):
         sgdtune.SGDClassifier(batch_size=args.batch_size, max_iter=epochs, tol=None,
                               random_state=0, shuffle=shuffle, n_jobs=n_jobs).fit(X, y)
 
     fit(1, True, 1)  # warm-up
-    table = MarkdownTable(["rows", "threads", "epoch", "NumPy read of X", "epoch / read"])
+    table = MarkdownTable(["rows", "threads", "epoch", "NumPy read of X", "epoch / read",
+                           "NumPy read, rows shuffled", "epoch / shuffled read"])
     for n_jobs in sorted({1, args.n_jobs}):
         for shuffle in (True, False):
             per_epoch = []
@@ -65,8 +83,10 @@ def main() -> None:
                 more = time_call(lambda s=shuffle, j=n_jobs: fit(1 + args.epochs, s, j), 1).median
                 per_epoch.append((more - one) / args.epochs)
             epoch = statistics.median(per_epoch)
+            shuffled = (f"{read_shuffled_time * 1e3:.1f} ms", f"{epoch / read_shuffled_time:.2f}x") \
+                if shuffle else ("", "")
             table.add_row("shuffled" if shuffle else "in order", n_jobs, f"{epoch * 1e3:.1f} ms",
-                          f"{read * 1e3:.1f} ms", f"{epoch / read:.2f}x")
+                          f"{read * 1e3:.1f} ms", f"{epoch / read:.2f}x", *shuffled)
     table.print(f"One epoch, batch_size={args.batch_size}, float32, "
                 f"{args.n_samples} x {args.n_features} ({X.nbytes / 1e6:.0f} MB)")
     print(machine_line())
