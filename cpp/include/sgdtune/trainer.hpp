@@ -84,10 +84,15 @@ constexpr std::int64_t kFarRowsBytes = std::int64_t{16} << 20;  // see far_rows 
 // rows 42, 24 rows 47, 32 rows 49 ms).
 constexpr std::int64_t kOnePassRows = 16;
 // How many bytes of X a one-column fit with rows in order takes before it
-// goes in one pass (see one_pass in train_block_impl); tests lower it to
-// take that path on small data.
+// goes in one pass (see one_pass in train_block_impl): about one and a half
+// last-level caches of 32 MiB, where the rows stop coming from it. On a Zen
+// 4, 100 float32 features at batch_size 256, an epoch with one pass against
+// two: 46 MiB 3.19 against 2.99 ms, 57 MiB 3.63 against 3.97, 95 MiB 5.70
+// against 7.30. (The cache size the system reports is no guide: 320 MiB on
+// that machine, for its host's.) Tests lower it to take that path on small
+// data.
 inline std::atomic<std::int64_t>& one_pass_bytes_limit() {
-    static std::atomic<std::int64_t> bytes{kFarRowsBytes};
+    static std::atomic<std::int64_t> bytes{std::int64_t{48} << 20};
     return bytes;
 }
 inline std::int64_t one_pass_bytes() { return one_pass_bytes_limit().load(std::memory_order_relaxed); }
@@ -615,7 +620,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // rows ran no faster, 128 rows 1.12x, 256 rows 1.29x as fast as one thread.
     //
     // One column in mini-batches of rows in order from memory (one model,
-    // shuffle=False, X beyond the last-level cache): each few rows' dot
+    // shuffle=False, X well beyond the last-level cache): each few rows' dot
     // products, step coefficients and update in one pass, while they are in
     // the first-level cache, on one thread. The dot products read the
     // weights' copy WT, taken at the batch's start, and the update goes to W
@@ -628,7 +633,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // 34.7-40.9 ms an epoch (a NumPy read of X: 31 ms); a team of two
     // threads had taken 58 ms. Shuffled rows keep the two passes (115-123
     // against 110-118 ms with one pass), as do rows in cache (2,048 rows:
-    // 4.0 -> 4.6 us a batch with one pass) and float64 (no difference).
+    // 4.0 -> 4.6 us a batch with one pass; 80,000 rows, 31 MiB, 1.85 ->
+    // 2.12 ms an epoch; see one_pass_bytes) and float64 (no difference).
     // A step that renormalises the weights (which changes them between the
     // passes) takes the two passes.
     const bool one_pass = tiled && K == 1 && !opt.shuffle && std::is_same_v<T, float> &&
@@ -873,7 +879,6 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                             etas[0] = eta;
                             const bool avg = block.averaging;
                             ascaled[0] = static_cast<T>(avg ? block.avg_a[0] : 0.0);
-                            one_pass_finite = true;
                             constexpr std::int64_t step = detail::kOnePassRows;
                             for (std::int64_t r = 0; r < bsz; r += step) {
                                 const std::int64_t hi = std::min(bsz, r + step);
