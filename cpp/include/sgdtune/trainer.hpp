@@ -891,7 +891,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                                                                [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
                                     return detail::column_coefficients(
                                         loss, c, eta, P.data() + r, block.scale[0], block.intercept[0], K,
-                                        targets.data() + r, weights.data() + r, sqnorms.data() + r, hi - r, bsz,
+                                        targets.data() + r, weights.data() + r,
+                                        any_pa ? sqnorms.data() + r : nullptr, hi - r, bsz,
                                         C.data() + r, c.sumloss, nullptr, loss_sum);
                                 });
                                 one_pass_finite = one_pass_finite && fin;
