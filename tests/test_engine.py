@@ -273,7 +273,11 @@ def test_one_pass_batches_give_the_two_pass_model(params, kind, one_pass_limit):
     _assert_same_model(one, two)
     if params.get("average"):
         assert_array_equal(one._standard_coef, two._standard_coef)
-    # shuffled rows, or n_jobs > 1 without rows in order: the two passes
+    if kind != "regressor":  # n_jobs=2: one thread, no team sharing the batches, the same model
+        helpers = _core.team_helpers_started()
+        _assert_same_model(clone(est).set_params(n_jobs=2).fit(X, y, sample_weight=sw), two)
+        assert _core.team_helpers_started() == helpers
+    # shuffled rows take the two passes
     before = _core.one_pass_batches()
     clone(est).set_params(shuffle=True).fit(X, y)
     assert _core.one_pass_batches() == before
@@ -289,10 +293,12 @@ def test_one_pass_batches_diverge_where_two_passes_do(one_pass_limit):
     messages = []
     for limit in (1 << 62, 0):
         one_pass_limit(limit)
+        before = _core.one_pass_batches()
         with pytest.raises(ValueError, match=r"epoch #\d+") as err:
             SGDRegressor(batch_size=256, shuffle=False, learning_rate="constant", eta0=1.0,
                          max_iter=50).fit(X, y)
         messages.append(str(err.value))
+        assert (_core.one_pass_batches() > before) == (limit == 0)
     assert messages[0] == messages[1]
 
 
