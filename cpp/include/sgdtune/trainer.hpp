@@ -69,6 +69,8 @@ struct ColumnState {
     // The averaging step number of update t_now (Block::average_step's m;
     // the average starts over at m <= 1).
     double average_step_at(double t_now) const { return t_now - static_cast<double>(spec.average) + 1.0; }
+    // The L2 scale s after a step at rate eta (of a column with an L2 term).
+    double l2_shrunk(double s, double eta) const { return s * std::max(0.0, 1.0 - (1.0 - l1_ratio) * eta * spec.alpha); }
 };
 
 constexpr double kMaxDloss = 1e12;
@@ -78,6 +80,9 @@ constexpr std::int64_t kPrefetchRowsBatch = 16;
 // same, within noise, on a 24-configuration grid over 200,000 x 50,000 rows)
 constexpr std::int64_t kPrefetchWeightRows = 2;
 constexpr std::int64_t kFarRowsBytes = std::int64_t{16} << 20;  // see far_rows in train_block_impl
+// A column's weights are renormalised (W scaled, the scale set to 1) when its
+// L2 scale falls below this.
+constexpr double kRenormaliseBelow = 1e-9;
 // Rows of a one-column batch's one pass (see one_pass in train_block_impl):
 // their dot products, then their update, while they are in the first-level
 // cache (2,000,000 x 100 float32 rows in order: 8 rows 48 ms an epoch, 16
@@ -807,6 +812,20 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             const RowIndex* rows = order.data() + start;
             // (one_pass: this batch's update done with its forward pass)
             bool one_pass_now = false, one_pass_finite = true;
+            // the next batch's rows lo <= q < hi asked for, into the second-level cache
+            auto prefetch_next = [&](std::int64_t lo, std::int64_t hi) SGDTUNE_ALWAYS_INLINE {
+                for (std::int64_t q = lo; q < hi; ++q)
+                    if (start + q + pf < n_train) row_prefetch<true>(X, rows[q + pf]);
+            };
+            // a one-column block's step coefficients of rows lo <= r < hi over
+            // the step's scale s, and which of them are zero (the
+            // same divisions, over the rows in vectors: one row's division at
+            // a time was a fifth of the trainer's own time in a one-column
+            // epoch from memory)
+            auto one_column_scaled = [&](std::int64_t lo, std::int64_t hi, double s) SGDTUNE_ALWAYS_INLINE {
+                for (std::int64_t r = lo; r < hi; ++r) cs[r] = static_cast<T>(C[r] / s);
+                for (std::int64_t r = lo; r < hi; ++r) skip[r] = cs[r] != T(0) ? 0 : 1;
+            };
 
             // Forward pass: P[r, k] = W[:, k] . x_r, the stored weights (the
             // prediction, scale_k P + intercept_k, is taken in the coefficients).
@@ -871,10 +890,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         // (the step's scale, as the coefficients' loop below takes it)
                         ColumnState& c = cols[0];
                         const double eta = c.sched.eta(c.t);
-                        double s_new = block.scale[0];
-                        if (has_l2(c.spec.penalty))
-                            s_new *= std::max(0.0, 1.0 - (1.0 - c.l1_ratio) * eta * c.spec.alpha);
-                        one_pass_now = !(s_new < 1e-9);
+                        const double s_new = has_l2(c.spec.penalty) ? c.l2_shrunk(block.scale[0], eta) : block.scale[0];
+                        one_pass_now = !(s_new < detail::kRenormaliseBelow);
                         if (one_pass_now) {
                             etas[0] = eta;
                             const bool avg = block.averaging;
@@ -883,8 +900,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                             for (std::int64_t r = 0; r < bsz; r += step) {
                                 const std::int64_t hi = std::min(bsz, r + step);
                                 const std::int64_t mid = (r + hi) / 2;
-                                for (std::int64_t q = r; q < mid; ++q)
-                                    if (start + q + pf < n_train) row_prefetch<true>(X, rows[q + pf]);
+                                prefetch_next(r, mid);
                                 batch_dot(X, *last_rows, rows + r, hi - r, WT.data(), K, P.data() + r,
                                           xrows.data() + r, isa);
                                 const bool fin = with_loss_isa(avx2_body, c.spec.loss, c.spec.epsilon,
@@ -898,10 +914,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                                 one_pass_finite = one_pass_finite && fin;
                                 // (the column diverges below: its weights are not read again)
                                 if (!one_pass_finite) continue;
-                                for (std::int64_t q = r; q < hi; ++q) cs[q] = static_cast<T>(C[q] / s_new);
-                                for (std::int64_t q = r; q < hi; ++q) skip[q] = cs[q] != T(0) ? 0 : 1;
-                                for (std::int64_t q = mid; q < hi; ++q)
-                                    if (start + q + pf < n_train) row_prefetch<true>(X, rows[q + pf]);
+                                one_column_scaled(r, hi, s_new);
+                                prefetch_next(mid, hi);
                                 batch_add(X, xrows.data() + r, hi - r, skip.data() + r, block.W.data(),
                                           avg ? block.Z.data() : nullptr, K, cs.data() + r, ascaled.data(), 0, d,
                                           isa);
@@ -918,8 +932,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         constexpr std::int64_t step = 8;
                         for (std::int64_t r = 0; r < bsz; r += step) {
                             const std::int64_t hi = std::min(bsz, r + step);
-                            for (std::int64_t q = r; q < hi; ++q)
-                                if (start + q + pf < n_train) row_prefetch<true>(X, rows[q + pf]);
+                            prefetch_next(r, hi);
                             batch_dot(X, *last_rows, rows + r, hi - r, WT.data(), K, P.data() + r * K,
                                       xrows.data() + r, isa);
                         }
@@ -1021,8 +1034,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     continue;
                 }
                 if (has_l2(c.spec.penalty)) {
-                    block.scale[k] *= std::max(0.0, 1.0 - (1.0 - c.l1_ratio) * eta * c.spec.alpha);
-                    if (block.scale[k] < 1e-9) {
+                    block.scale[k] = c.l2_shrunk(block.scale[k], eta);
+                    if (block.scale[k] < detail::kRenormaliseBelow) {
                         block.renormalise(k);
                         renormalised = true;
                     }
@@ -1041,12 +1054,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 if constexpr (dense) {
                     const double* scale = block.scale.data();
                     if (K == 1) {
-                        // the same divisions, over the rows in vectors (one
-                        // row's division at a time was a fifth of the trainer's
-                        // own time in a one-column epoch from memory)
-                        const double s0 = scale[0];
-                        for (std::int64_t r = 0; r < bsz; ++r) cs[r] = static_cast<T>(C[r] / s0);
-                        for (std::int64_t r = 0; r < bsz; ++r) skip[r] = cs[r] != T(0) ? 0 : 1;
+                        one_column_scaled(0, bsz, scale[0]);
                     } else {
                         for (std::int64_t r = 0; r < bsz; ++r) {
                             // two plain loops over the columns, so that both vectorise
