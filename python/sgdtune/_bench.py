@@ -3,9 +3,10 @@
 On generated data (``n_samples`` x 100, ``make_classification``, standardised)
 it measures, as medians of repeated runs:
 
-1. **this machine's limits**: reading memory (``X.sum()`` over an array larger
-   than the caches) and NumPy's float32 and float64 matrix products, on one
-   thread and on all of them;
+1. **this machine's limits**: reading memory (the faster of ``sum()`` and
+   ``max()`` over an array larger than the caches: NumPy's float sum is slower
+   than memory on some processors) and NumPy's float32 and float64 matrix
+   products, on one thread and on all of them;
 2. **kernels against those limits** (the roofline): one epoch of one model at
    ``batch_size=1`` (float64) and ``batch_size=256`` (float32; also on
    ``n_jobs`` threads sharing its batches), and of a
@@ -23,7 +24,8 @@ it measures, as medians of repeated runs:
    grid, and Optuna's TPE driving scikit-learn (when Optuna is installed)
    against sgdtune's own TPE search;
 4. **scaling**: time against the number of rows, against the number of trials
-   and against the number of threads.
+   and against the number of threads (the thread counts' searches in turns, a
+   run of each per round, so that a host whose speed drifts shifts them alike).
 
 Output: a markdown table, one JSON line per measurement (``json_path``) and,
 with ``plots_dir`` and matplotlib, four PNG pictures: ``bench_rows.png``,
@@ -87,6 +89,19 @@ def _configs(count):
     if count > len(out):
         raise ValueError(f"at most {len(out)} configurations, got {count}")
     return out[:count]
+
+
+def _median_times(fns, repeats):
+    """The median times of several functions run in turns, each once a round:
+    a host whose speed drifts during the run shifts them alike, where timing
+    one after the other would put the drift into their ratios."""
+    times = {key: [] for key in fns}
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
+    return {key: float(np.median(t)) for key, t in times.items()}
 
 
 def _timed(memo, key, fn, repeats):
@@ -408,22 +423,30 @@ def _scaling(X, y, repeats, n_jobs, record, memo):
                                  value=rows, sgdtune_s=ours, sklearn_s=theirs))
 
     Xs, ys = X[: n // 2], y[: n // 2]
-    def grids(count, threads):
+
+    def ours(count, threads):
         grid = _configs(count)
-        ours = _timed(memo, ("grid", "sgdtune", count, threads),
-                      lambda: GridSearchCV(SGDClassifier(**kw), grid, cv=3, n_jobs=threads).fit(Xs, ys),
-                      repeats)
-        theirs = _timed(memo, ("grid", "sklearn", count, threads),
-                        lambda: SkGrid(SkSGD(**kw), grid, cv=3, n_jobs=threads).fit(Xs, ys), repeats)
-        return dict(sgdtune_s=ours, sklearn_s=theirs)
+        return lambda: GridSearchCV(SGDClassifier(**kw), grid, cv=3, n_jobs=threads).fit(Xs, ys)
+
+    def theirs(count, threads):
+        grid = _configs(count)
+        return lambda: SkGrid(SkSGD(**kw), grid, cv=3, n_jobs=threads).fit(Xs, ys)
 
     for count in (6, 12, 24, 48):
-        points.append(record("scaling", axis="trials (grid search, 3 folds)", value=count,
-                             **grids(count, n_jobs)))
+        points.append(record(
+            "scaling", axis="trials (grid search, 3 folds)", value=count,
+            sgdtune_s=_timed(memo, ("grid", "sgdtune", count, n_jobs), ours(count, n_jobs), repeats),
+            sklearn_s=_timed(memo, ("grid", "sklearn", count, n_jobs), theirs(count, n_jobs), repeats)))
+    # the thread counts in turns, timed for this axis alone: their ratios are
+    # its point, and timed apart (the count of threads of the other sections
+    # earlier in the run) the host's drift went into them
     cores = os.cpu_count() or 1
-    for threads in sorted({1, cores} | {2**i for i in range(1, 8) if 2**i < cores}):
-        points.append(record("scaling", axis="threads (24-config grid search)", value=threads,
-                             **grids(24, threads)))
+    thread_counts = sorted({1, cores} | {2**i for i in range(1, 8) if 2**i < cores})
+    times = {who: _median_times({t: make(24, t) for t in thread_counts}, repeats)
+             for who, make in (("sgdtune", ours), ("sklearn", theirs))}
+    for t in thread_counts:
+        points.append(record("scaling", axis="threads (24-config grid search)", value=t,
+                             sgdtune_s=times["sgdtune"][t], sklearn_s=times["sklearn"][t]))
     return points
 
 
