@@ -63,12 +63,7 @@ def _table(out, header, rows):
 
 
 def _median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return _median_times({0: fn}, repeats)[0]
 
 
 def _data(n, d=_D, seed=0):
@@ -438,8 +433,8 @@ def _scaling(X, y, repeats, n_jobs, record, memo):
             sgdtune_s=_timed(memo, ("grid", "sgdtune", count, n_jobs), ours(count, n_jobs), repeats),
             sklearn_s=_timed(memo, ("grid", "sklearn", count, n_jobs), theirs(count, n_jobs), repeats)))
     # the thread counts in turns, timed for this axis alone: their ratios are
-    # its point, and timed apart (the count of threads of the other sections
-    # earlier in the run) the host's drift went into them
+    # its point, and with the n_jobs search taken from earlier in the run (the
+    # other sections'), the host's drift went into them
     cores = os.cpu_count() or 1
     thread_counts = sorted({1, cores} | {2**i for i in range(1, 8) if 2**i < cores})
     times = {who: _median_times({t: make(24, t) for t in thread_counts}, repeats)
