@@ -616,6 +616,42 @@ PYBIND11_MODULE(_core, m) {
             return map_loss(kind, epsilon, p, y, [](const auto& l, double a, double b) { return l.dloss(a, b); });
         },
         py::arg("loss"), py::arg("epsilon"), py::arg("p"), py::arg("y"));
+    m.def(
+        "loss_forms",
+        [](LossKind kind, double epsilon, const py::array_t<double>& p, const py::array_t<double>& y) {
+            py::dict out;
+            out["scalar"] = py::make_tuple(
+                map_loss(kind, epsilon, p, y, [](const auto& l, double a, double b) { return l.loss(a, b); }),
+                map_loss(kind, epsilon, p, y, [](const auto& l, double a, double b) { return l.dloss(a, b); }));
+#if defined(SGDTUNE_HAVE_VECTORS)
+            // four pairs at a time (the last ones padded with copies of the first)
+            if (p.size() != y.size() || p.ndim() != 1 || y.ndim() != 1) fail("p and y must be 1-d arrays of one size");
+            const py::ssize_t n = p.size();
+            py::array_t<double> values(n), derivs(n);
+            auto pp = p.unchecked<1>(), yy = y.unchecked<1>();
+            auto v = values.mutable_unchecked<1>(), dv = derivs.mutable_unchecked<1>();
+            with_loss(kind, epsilon, [&](const auto& loss) {
+                for (py::ssize_t i = 0; i < n; i += 4) {
+                    simd::v4d a{}, b{};
+                    for (int q = 0; q < 4; ++q) {
+                        const py::ssize_t j = i + q < n ? i + q : 0;
+                        a[q] = pp(j);
+                        b[q] = yy(j);
+                    }
+                    const simd::v4d lv = detail::loss4(loss, a, b), dl = detail::dloss4(loss, a, b);
+                    for (int q = 0; q < 4 && i + q < n; ++q) {
+                        v(i + q) = lv[q];
+                        dv(i + q) = dl[q];
+                    }
+                }
+            });
+            out["four"] = py::make_tuple(values, derivs);
+#endif
+            return out;
+        },
+        py::arg("loss"), py::arg("epsilon"), py::arg("p"), py::arg("y"),
+        "A loss's values and derivatives by the scalar loss and by the trainer's four-lane forms, where this "
+        "build has them: {name: (values, derivatives)} (tests).");
     m.def("optimal_t0", &optimal_t0, py::arg("loss"), py::arg("epsilon"), py::arg("alpha"));
     m.def("isa", &isa_in_use, "The instruction set the trainer runs with on this CPU.");
     m.def(

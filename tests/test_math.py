@@ -192,16 +192,58 @@ def test_loss_derivative_matches_finite_difference(loss):
     assert_allclose(deriv, ref.dloss(loss, p, y, eps), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("loss", list(_core.Loss.__members__))
+def test_loss_vector_forms_give_the_scalar_bits(loss):
+    # The trainer computes losses and their derivatives four rows (or
+    # columns) at a time; a row's numbers must not depend on which rows share
+    # its vector, nor on whether the last rows of a batch go one by one.
+    # Margins in every branch: log loss's beyond +-18 and +-746 (and its
+    # middle, where exp's and log1p's last bits show), the hinges' kinks.
+    kind = _core.Loss.__members__[loss]
+    rng = np.random.default_rng(5)
+    z = np.concatenate([rng.uniform(-20, 20, 4000), rng.uniform(-800, 800, 1000),
+                        [-746.5, -746.0, -18.0, -1.0, 0.0, 1.0, 18.0, 745.5, 746.0, 746.5, 1e6, -1e6],
+                        rng.uniform(-1e-9, 1e-9, 100)])
+    if loss in REG_LOSSES:
+        y = rng.normal(size=z.size)
+        p = y + z * rng.choice([1e-3, 1.0], size=z.size)
+    else:
+        y = rng.choice([-1.0, 1.0], size=z.size)
+        p = z * y
+    forms = _core.loss_forms(kind, 0.3, p, y)
+    if "four" not in forms:
+        pytest.skip("this build has no vector forms")
+    assert_array_equal(forms["four"][0], forms["scalar"][0])
+    assert_array_equal(forms["four"][1], forms["scalar"][1])
+    assert np.all(np.isfinite(forms["scalar"][0]))
+
+
+def test_log_loss_value_is_within_two_units_in_the_last_place():
+    # log1p(exp(-z)) in sgdtune's own exp and log1p (the same numbers in
+    # vector code), against an extended-precision reference rounded to float64:
+    # at most 2 units measured here, as NumPy's float64 log1p of its own exp
+    rng = np.random.default_rng(1)
+    z = np.concatenate([rng.uniform(-18, 18, 100_000), np.linspace(-18, 18, 10_001),
+                        rng.uniform(-1e-7, 1e-7, 1000), rng.uniform(18, 746, 1000)])
+    v = _core.loss_value(_core.Loss.log_loss, 0.0, z, np.ones_like(z))
+    zl = z.astype(np.longdouble)
+    exact = np.where(z > 18, np.exp(-zl), np.log1p(np.exp(-zl))).astype(np.float64)
+    tolerance = 2 if np.finfo(np.longdouble).nmant >= 63 else 3  # (a long double that is a double)
+    assert np.all(np.abs(v - exact) <= tolerance * np.spacing(np.abs(exact)))
+    assert _core.loss_value(_core.Loss.log_loss, 0.0, np.array([747.0]), np.ones(1))[0] == 0.0
+
+
 @pytest.mark.parametrize("loss", ["log_loss", "hinge", "modified_huber", "squared_hinge", "perceptron",
                                   "squared_error", "huber", "epsilon_insensitive"])
 @pytest.mark.parametrize("scaled", [False, True])
 def test_batch_step_coefficients_are_the_row_by_row_numbers(loss, scaled):
     # A mini-batch's step coefficients go four rows at a time in vector code
-    # (log loss's exp included) unless the loss values are summed too (tol set),
-    # which takes the scalar loop: both must give the same bits. Rows scaled
-    # from 0.01 to 1000 put log loss's margins in every branch of its
-    # derivative (beyond 18 and beyond 746 too); unscaled ones, most of them
-    # in the middle, where exp's last bits show in the model.
+    # (log loss's exp included), with the loss values too where they are
+    # summed (tol set), and a batch's last rows one by one: the model must not
+    # depend on whether the loss is summed. Rows scaled from 0.01 to 1000 put
+    # log loss's margins in every branch of its derivative (beyond 18 and
+    # beyond 746 too); unscaled ones, most of them in the middle, where exp's
+    # last bits show in the model.
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 13))
     if scaled:

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -75,6 +76,56 @@ inline D exp_terms(D x) {
 
 inline double exp_terms(double x) { return exp_terms<double, std::uint64_t>(x); }
 
+// log(1 + u) for 0 <= u < 2^53 (and NaN to NaN), written out for the same
+// reason as exp_terms (log loss's values, summed for the tol criterion, four
+// rows or columns at a time). Within one unit in the last place or so.
+//
+// v = 1 + u rounded, v = 2^k m with m in [sqrt(2)/2, sqrt(2)) taken from v's
+// bits; log(1 + u) = k ln 2 + log(m) + c / v, where c = (1 + u) - v is the
+// rounding error of v (exact: both of its forms below subtract numbers
+// within a factor of two of each other) and c / v its first-order effect
+// (the next term, c^2 / 2 v^2, is below 2^-105). With f = m - 1 (exact) and
+// s = f / (2 + f), log(1 + f) = 2 atanh(s) = f - f^2/2 + s (f^2/2 + R), R =
+// sum over n >= 1 of 2 s^(2n) / (2n + 1) (since 2s = f - s f); |s| <=
+// 0.1716, so ten terms leave less than 2^-55 of the sum (Estrin's order).
+template <class D, class U>
+inline D log1p_terms(D u) {
+    const D v = 1.0 + u;
+    U vb;
+    std::memcpy(&vb, &v, sizeof(v));
+    // adding this moves the exponent up by one where the mantissa is sqrt(2) or more
+    constexpr std::uint64_t sqrt_half = 0x3fe6a09e667f3bcdull, one = 0x3ff0000000000000ull;
+    const U hx = vb + (one - sqrt_half);
+    const U mb = (hx & 0x000fffffffffffffull) + sqrt_half;  // m's bits
+    // k as a double: (hx >> 52) in a double's low bits, minus the bias
+    const U kb = (hx >> 52) | 0x4330000000000000ull;
+    D m, kbig;
+    std::memcpy(&m, &mb, sizeof(m));
+    std::memcpy(&kbig, &kb, sizeof(kbig));
+    const D k = (kbig - 0x1p52) - 1023.0;
+    // c / v: for k >= 2, u is within a factor of two of v; below, v - 1 is exact
+    const D c_hi = 1.0 - (v - u), c_lo = u - (v - 1.0);
+    D c;
+    if constexpr (std::is_same_v<D, double>)
+        c = select(k >= 2.0, c_hi, c_lo) / v;
+    else
+        c = (k >= 2.0 ? c_hi : c_lo) / v;
+    const D f = m - 1.0;
+    const D s = f / (2.0 + f);
+    const D z = s * s, z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
+    // 2 / (2n + 1) for n = 1..10
+    constexpr double a1 = 2.0 / 3.0, a2 = 2.0 / 5.0, a3 = 2.0 / 7.0, a4 = 2.0 / 9.0, a5 = 2.0 / 11.0,
+                     a6 = 2.0 / 13.0, a7 = 2.0 / 15.0, a8 = 2.0 / 17.0, a9 = 2.0 / 19.0, a10 = 2.0 / 21.0;
+    const D p = ((a1 + a2 * z) + (a3 + a4 * z) * z2) + ((a5 + a6 * z) + (a7 + a8 * z) * z2) * z4 +
+                (a9 + a10 * z) * z8;
+    const D R = z * p;
+    const D hfsq = 0.5 * f * f;
+    constexpr double ln2_hi = 0x1.62e42fee00000p-1, ln2_lo = 0x1.a39ef35793c76p-33;
+    return k * ln2_hi + (f - (hfsq - (s * (hfsq + R) + (k * ln2_lo + c))));
+}
+
+inline double log1p_terms(double u) { return log1p_terms<double, std::uint64_t>(u); }
+
 enum class LossKind : int {
     hinge = 0,
     log_loss,
@@ -114,11 +165,13 @@ struct SquaredHinge {
 
 // log(1 + exp(-y p)), evaluated without overflow for large |y p|.
 struct LogLoss {
+    // (exp_terms and log1p_terms: the trainer computes it four rows or
+    // columns at a time when the loss is summed)
     double loss(double p, double y) const {
         const double z = p * y;
-        if (z > 18.0) return std::exp(-z);
+        if (z > 18.0) return z > 746.0 ? 0.0 : exp_terms(-z);
         if (z < -18.0) return -z;
-        return std::log1p(std::exp(-z));
+        return log1p_terms(exp_terms(-z));
     }
     // (exp_terms: the trainer computes it four rows at a time; exp(-z) is +0
     // beyond z = 745.2)

@@ -153,6 +153,41 @@ SGDTUNE_ALWAYS_INLINE inline simd::v4d dloss4(const Loss& loss, simd::v4d p, sim
         return v4d{loss.dloss(p[0], y[0]), loss.dloss(p[1], y[1]), loss.dloss(p[2], y[2]), loss.dloss(p[3], y[3])};
     }
 }
+
+// A loss's values for four pairs, lane by lane the scalar loss's numbers
+// (dloss4's counterpart, for the loss sums of the tol criterion).
+template <class Loss>
+SGDTUNE_ALWAYS_INLINE inline simd::v4d loss4(const Loss& loss, simd::v4d p, simd::v4d y) {
+    using simd::v4d;
+    const v4d zero = {};
+    if constexpr (std::is_same_v<Loss, Hinge>) {
+        const v4d z = simd::splat(loss.threshold) - p * y;
+        return z > zero ? z : zero;
+    } else if constexpr (std::is_same_v<Loss, SquaredHinge>) {
+        const v4d z = simd::splat(loss.threshold) - p * y;
+        return z > zero ? z * z : zero;
+    } else if constexpr (std::is_same_v<Loss, ModifiedHuber>) {
+        const v4d z = p * y;
+        return z >= simd::splat(1.0) ? zero
+                                     : (z >= simd::splat(-1.0) ? (simd::splat(1.0) - z) * (simd::splat(1.0) - z)
+                                                               : simd::splat(-4.0) * z);
+    } else if constexpr (std::is_same_v<Loss, SquaredError>) {
+        return simd::splat(0.5) * (p - y) * (p - y);
+    } else if constexpr (std::is_same_v<Loss, LogLoss>) {
+        // LogLoss::loss lane by lane: one exp a lane, of -z within [-746, 18]
+        // (the lanes beyond take exp's value, or -z, or 0), and log1p of it
+        using v4ul = unsigned long long __attribute__((vector_size(32)));
+        const v4d z = p * y, above = simd::splat(18.0);
+        v4d arg = -z;
+        arg = arg < simd::splat(-746.0) ? simd::splat(-746.0) : arg;
+        arg = arg > above ? above : arg;
+        const v4d e = exp_terms<v4d, v4ul>(arg);
+        const v4d mid = log1p_terms<v4d, v4ul>(e);
+        return z > above ? (z > simd::splat(746.0) ? zero : e) : (z < -above ? -z : mid);
+    } else {
+        return v4d{loss.loss(p[0], y[0]), loss.loss(p[1], y[1]), loss.loss(p[2], y[2]), loss.loss(p[3], y[3])};
+    }
+}
 #endif
 
 // Per-row step coefficients of one column for a batch, and its loss sum.
@@ -175,10 +210,21 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
     const ScheduleKind kind = c.spec.schedule;
     const bool pa = is_passive_aggressive(kind);
     const double inv_b = 1.0 / static_cast<double>(bsz);
-    if (!pa && !with_loss_sum) {
-        // The common case: the same arithmetic as below, with the label and
-        // class weight chosen without branches on the data (a margin's sign is
-        // a coin toss: mispredicted branches cost more than the arithmetic).
+    if (!pa) {
+        // Steps along the loss's derivative (every schedule but the
+        // passive-aggressive ones), with the label and class weight chosen
+        // without branches on the data (a margin's sign is a coin toss:
+        // mispredicted branches cost more than the arithmetic), and the loss
+        // values where they are summed, four rows at a time too (in the
+        // scalar loop's branches, the 24-configuration grid at tol=1e-3 and
+        // batch_size 64 took 1.8x as long). A row's loss value goes to
+        // loss_out, or is added to sumloss in row order.
+        auto add_loss = [&](std::int64_t r, double lv) SGDTUNE_ALWAYS_INLINE {
+            if (loss_out != nullptr)
+                loss_out[r * stride] = lv;
+            else
+                sumloss += lv;
+        };
         const bool clf = c.spec.target_class >= 0;
         const double tc = static_cast<double>(c.spec.target_class);
         const double wpos = c.spec.weight_pos, wneg = c.spec.weight_neg;
@@ -206,6 +252,10 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
                 const v4d cw = clf ? (y > zero ? vwpos : vwneg) : one;
                 const v4d out = neg_eta * g * cw * simd::load(weights + r) * vinv_b;
                 for (int q = 0; q < 4; ++q) coef[(r + q) * stride] = out[q];
+                if (with_loss_sum) {
+                    const v4d lv = loss4(loss, p, y);
+                    for (int q = 0; q < 4; ++q) add_loss(r + q, lv[q]);
+                }
             }
             finite = (all_finite[0] & all_finite[1] & all_finite[2] & all_finite[3]) != 0 ? 1 : 0;
         }
@@ -218,35 +268,29 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
             const double g = std::clamp(loss.dloss(p, y), -kMaxDloss, kMaxDloss);
             const double cw = clf ? select(y > 0.0, wpos, wneg) : 1.0;
             coef[r * stride] = -eta * g * cw * weights[r] * inv_b;
+            if (with_loss_sum) add_loss(r, loss.loss(p, y));
         }
         return finite != 0;
     }
+    // Passive-aggressive steps, whose sizes take the loss values (always
+    // summed, as the scalar loss computes them).
     bool finite = true;
     for (std::int64_t r = 0; r < rows; ++r) {
         const double p = scale * P[r * stride] + intercept;
         if (!std::isfinite(p)) finite = false;
         const double y = c.target(targets[r]);
-        const double lv = (with_loss_sum || pa) ? loss.loss(p, y) : 0.0;
+        const double lv = loss.loss(p, y);
         if (loss_out != nullptr)
             loss_out[r * stride] = lv;
         else
             sumloss += lv;
-        double update;
-        if (pa) {
-            const double sq = sqnorms[r];
-            if (kind == ScheduleKind::pa1)
-                update = sq == 0.0 ? 0.0 : std::min(c.spec.eta0, lv / sq);
-            else
-                update = lv / (sq + 0.5 / c.spec.eta0);
-            if (c.spec.target_class >= 0)
-                update *= y;
-            else if (y - p < 0.0)
-                update = -update;
-        } else {
-            double g = loss.dloss(p, y);
-            g = std::clamp(g, -kMaxDloss, kMaxDloss);
-            update = -eta * g;
-        }
+        const double sq = sqnorms[r];
+        double update = kind == ScheduleKind::pa1 ? (sq == 0.0 ? 0.0 : std::min(c.spec.eta0, lv / sq))
+                                                  : lv / (sq + 0.5 / c.spec.eta0);
+        if (c.spec.target_class >= 0)
+            update *= y;
+        else if (y - p < 0.0)
+            update = -update;
         coef[r * stride] = update * c.class_weight(y) * weights[r] * inv_b;
     }
     return finite;
@@ -254,16 +298,17 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
 
 // The step coefficients of one row (a batch of one) for the columns
 // k0 <= k < k1 of a block, which share their loss: column_coefficients' numbers
-// for each (its fast path: no passive-aggressive step, no loss sum), four
-// columns at a time. Per-column parameters in arrays: eta, scale, intercept,
+// for each (no passive-aggressive step), four columns at a time. Per-column parameters in arrays: eta, scale, intercept,
 // the target class (tc < 0: regression) and class weights; finite[k] is 0
-// where the prediction is not finite. Inactive columns get numbers too (the
+// where the prediction is not finite; loss[k] the column's loss value, where
+// `loss` is given (for the loss sums). Inactive columns get numbers too (the
 // caller zeroes them).
 struct RowColumns {
     const double *P, *scale, *intercept, *eta, *tc, *wpos, *wneg;
     double target, weight;
     double* coef;
     unsigned char* finite;
+    double* loss;
 };
 template <class Loss>
 SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowColumns& a, std::int64_t k0,
@@ -284,6 +329,7 @@ SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowCo
         const v4d cw = clf ? (y > zero ? simd::load(a.wpos + k) : simd::load(a.wneg + k)) : one;
         simd::store(a.coef + k, -simd::load(a.eta + k) * g * cw * w);  // (column_coefficients' 1 / bsz is 1)
         for (int q = 0; q < 4; ++q) a.finite[k + q] = fin[q] != 0 ? 1 : 0;
+        if (a.loss != nullptr) simd::store(a.loss + k, loss4(loss, p, y));
     }
 #endif
     for (; k < k1; ++k) {
@@ -294,6 +340,7 @@ SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowCo
         const double g = std::clamp(loss.dloss(p, y), -kMaxDloss, kMaxDloss);
         const double cw = clf ? select(y > 0.0, a.wpos[k], a.wneg[k]) : 1.0;
         a.coef[k] = -a.eta[k] * g * cw * a.weight;
+        if (a.loss != nullptr) a.loss[k] = loss.loss(p, y);
     }
     return true;  // (with_loss passes a result on; finiteness is in a.finite)
 }
@@ -562,10 +609,11 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     const bool loss_sum = opt.compute_objective || (opt.use_tol && !opt.early_stopping);
     // Batches of one row into a block of several columns: the step
     // coefficients of each run of columns with the same loss in one call,
-    // four columns at a time (row_coefficients), where no passive-aggressive
-    // step or loss sum asks for more (the planner puts columns of a loss side
-    // by side). Per-column constants for it, and the runs.
-    const bool row_runs = b == 1 && K >= 4 && avx2_body && !any_pa && !loss_sum;
+    // four columns at a time (row_coefficients), with their loss values where
+    // they are summed, where no passive-aggressive step asks for more (the
+    // planner puts columns of a loss side by side). Per-column constants for
+    // it, and the runs.
+    const bool row_runs = b == 1 && K >= 4 && avx2_body && !any_pa;
     std::vector<double> col_tc, col_wpos, col_wneg;
     // Where every column takes the "optimal" schedule, its constants and the
     // columns' t for one loop over the columns (Schedule::optimal_eta), whose
@@ -574,6 +622,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     std::vector<double> col_alpha, col_t0, col_t;
     bool all_optimal = false;
     std::vector<unsigned char> row_finite;
+    std::vector<double> row_loss_values;  // (row_coefficients' loss values, where summed)
     struct LossRun {
         std::int64_t k0, k1;
         LossKind kind;
@@ -582,6 +631,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     std::vector<LossRun> loss_runs;
     if (row_runs) {
         row_finite.assign(static_cast<std::size_t>(K), 1);
+        if (loss_sum) row_loss_values.assign(static_cast<std::size_t>(K), 0.0);
         all_optimal = true;
         for (std::int64_t k = 0; k < K; ++k) {
             const Schedule& sc = cols[k].sched;
@@ -996,7 +1046,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 const detail::RowColumns rc{P.data(),       block.scale.data(), block.intercept.data(),
                                             etas.data(),    col_tc.data(),      col_wpos.data(),
                                             col_wneg.data(), targets[0],        weights[0],
-                                            C.data(),       row_finite.data()};
+                                            C.data(),       row_finite.data(),
+                                            loss_sum ? row_loss_values.data() : nullptr};
                 for (const LossRun& run : loss_runs)
                     with_loss_isa(avx2_body, run.kind, run.epsilon, [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
                         return detail::row_coefficients(loss, rc, run.k0, run.k1);
@@ -1011,6 +1062,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 bool finite = true;
                 if (row_runs) {
                     finite = row_finite[k] != 0;
+                    if (loss_sum) c.sumloss += row_loss_values[k];
                 } else if (one_pass_now) {
                     finite = one_pass_finite;  // (etas[0] and C taken with the forward pass)
                 } else if (members == 1) {
