@@ -25,7 +25,10 @@ first run; scikit-learn's worker processes, each with its own copy of the
 data, are not counted).
 ``--quick`` runs on 10x fewer rows with one repeat. ``--sparse`` runs the
 same grid on the sparse CSR data of ``fit_speed.py`` (200,000 x 50,000, about
-50 non-zeros a row; issue 5's sparse target).
+50 non-zeros a row; issue 5's sparse target). ``--defaults`` leaves
+``max_iter`` and ``tol`` at the estimators' defaults (1000 and 1e-3: each fit
+stops when its training loss stops improving, the search a user runs without
+setting them), for every method.
 
 Usage::
 
@@ -72,14 +75,14 @@ def _data(n_samples: int, sparse: bool = False):
     return np.ascontiguousarray(X), y
 
 
-def _search(method: str):
+def _search(method: str, defaults: bool = False):
     import sgdtune
     import sklearn.linear_model as sk
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import GridSearchCV as SkGrid
     from sklearn.model_selection import HalvingGridSearchCV
 
-    common = {"max_iter": 10, "tol": None, "random_state": 0}
+    common = {"random_state": 0} if defaults else {"max_iter": 10, "tol": None, "random_state": 0}
     if method == "sklearn-grid":
         return SkGrid(sk.SGDClassifier(**common), GRID, cv=3, n_jobs=2)
     if method == "sklearn-halving":
@@ -99,7 +102,7 @@ def _search(method: str):
     raise ValueError(method)
 
 
-def _child(method: str, n_samples: int, repeats: int, sparse: bool) -> None:
+def _child(method: str, n_samples: int, repeats: int, sparse: bool, defaults: bool) -> None:
     import warnings
 
     X, y = _data(n_samples, sparse)
@@ -111,13 +114,13 @@ def _child(method: str, n_samples: int, repeats: int, sparse: bool) -> None:
         # sgdtune searches it watched by 5-10%. (That run also takes what a
         # first search pays once: imports, OpenBLAS threads spinning after
         # making the data.)
-        search = _search(method)
+        search = _search(method, defaults)
         before = rss_bytes()
         with PeakSampler(rss_bytes, 0.002) as peak:
             search.fit(X, y)
         growth = peak.peak - before
         for _ in range(repeats):
-            search = _search(method)
+            search = _search(method, defaults)
             start = time.perf_counter()
             search.fit(X, y)
             times.append(time.perf_counter() - start)
@@ -126,7 +129,7 @@ def _child(method: str, n_samples: int, repeats: int, sparse: bool) -> None:
     # this figure (each holds its own copy of the data).
     x_bytes = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) if sparse else X.nbytes
     print(json.dumps({"method": method, "seconds": median(times), "best_score": score,
-                      "peak_growth_bytes": growth, "x_bytes": x_bytes, "sparse": sparse,
+                      "peak_growth_bytes": growth, "x_bytes": x_bytes, "sparse": sparse, "defaults": defaults,
                       "best_params": search.best_params_}))
 
 
@@ -139,6 +142,8 @@ def main() -> None:
     parser.add_argument("--json", help="append one JSON line per method to this file")
     parser.add_argument("--sparse", action="store_true",
                         help="sparse CSR data, 200,000 x 50,000 (the default n-samples)")
+    parser.add_argument("--defaults", action="store_true",
+                        help="max_iter and tol at their defaults (1000, 1e-3) instead of 10 and None")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sparse and args.n_samples == 100_000:
@@ -146,7 +151,7 @@ def main() -> None:
     if args.quick:
         args.n_samples, args.repeats = args.n_samples // 10, 1
     if args.child:
-        _child(args.child, args.n_samples, args.repeats, args.sparse)
+        _child(args.child, args.n_samples, args.repeats, args.sparse, args.defaults)
         return
 
     rows = []
@@ -155,14 +160,16 @@ def main() -> None:
         repeats = 1 if method.startswith("sklearn") else args.repeats
         out = subprocess.run(
             [sys.executable, __file__, "--child", method, "--n-samples",
-             str(args.n_samples), "--repeats", str(repeats)] + (["--sparse"] if args.sparse else []),
+             str(args.n_samples), "--repeats", str(repeats)] + (["--sparse"] if args.sparse else [])
+            + (["--defaults"] if args.defaults else []),
             check=True, capture_output=True, text=True,
         ).stdout.strip().splitlines()[-1]
         rows.append(json.loads(out))
         print(f"  {method}: {rows[-1]['seconds']:.2f} s", file=sys.stderr)
     ref = next((r for r in rows if r["method"] == "sklearn-grid"), rows[0])
     shape = f"{args.n_samples} x 50000 sparse" if args.sparse else f"{args.n_samples} x 100"
-    print(f"\n### 24 configurations x 3 folds, {shape}, 10 epochs\n")
+    epochs = "max_iter=1000, tol=1e-3" if args.defaults else "10 epochs"
+    print(f"\n### 24 configurations x 3 folds, {shape}, {epochs}\n")
     print(f"X is {ref['x_bytes'] / 2**20:.0f} MiB. {machine_line()}\n")
     print("| method | time | speed-up vs sklearn-grid | best CV score | minus sklearn's "
           "| memory growth during the search |")
