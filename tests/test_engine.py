@@ -53,6 +53,28 @@ def test_classifier_folds_equal_separate_fits(sparse, dtype, n_jobs):
             assert_array_equal(got.classes_, want.classes_)
 
 
+@pytest.mark.parametrize("average", [False, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_features", [8, 23])
+@pytest.mark.parametrize("width", [2, 3])
+def test_narrow_blocks_equal_separate_fits(width, n_features, dtype, average):
+    # A dense block of two or three columns takes its rows of weights in
+    # vectors (two or three columns of four features at a time) at
+    # batch_size 1: each column still gets the model it gets alone (whose
+    # dot products and updates go one column at a time), with every
+    # column averaging or none, whole runs of eight features or a rest.
+    rng = np.random.default_rng(width)
+    X = rng.normal(size=(300, n_features)).astype(dtype)
+    y = (X[:, 0] + 0.5 * rng.normal(size=300) > 0).astype(int)
+    folds = [(np.arange(240), np.arange(240, 300))]
+    ests = [SGDClassifier(alpha=10.0 ** (-5 + i), loss=("log_loss", "hinge", "modified_huber")[i],
+                          average=average, max_iter=3, tol=None, random_state=0)
+            for i in range(width)]
+    fitted = fit_folds(ests, X, y, folds)
+    for est, row in zip(ests, fitted, strict=True):
+        _assert_same_model(row[0], clone(est).fit(X[:240], y[:240]))
+
+
 @pytest.mark.parametrize("averaging", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [1, 7])
