@@ -78,7 +78,8 @@ inline double exp_terms(double x) { return exp_terms<double, std::uint64_t>(x); 
 
 // log(1 + u) for 0 <= u < 2^53 (and NaN to NaN), written out for the same
 // reason as exp_terms (log loss's values, summed for the tol criterion, four
-// rows or columns at a time). Within one unit in the last place or so.
+// rows or columns at a time). Within 2 units in the last place of the exact
+// value (measured against an extended-precision log1p of exp_terms' values).
 //
 // v = 1 + u rounded, v = 2^k m with m in [sqrt(2)/2, sqrt(2)) taken from v's
 // bits; log(1 + u) = k ln 2 + log(m) + c / v, where c = (1 + u) - v is the

@@ -298,11 +298,11 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
 
 // The step coefficients of one row (a batch of one) for the columns
 // k0 <= k < k1 of a block, which share their loss: column_coefficients' numbers
-// for each (no passive-aggressive step), four columns at a time. Per-column parameters in arrays: eta, scale, intercept,
-// the target class (tc < 0: regression) and class weights; finite[k] is 0
-// where the prediction is not finite; loss[k] the column's loss value, where
-// `loss` is given (for the loss sums). Inactive columns get numbers too (the
-// caller zeroes them).
+// for each (no passive-aggressive step), four columns at a time. Per-column
+// parameters in arrays: eta, scale, intercept, the target class (tc < 0:
+// regression) and class weights; finite[k] is 0 where the prediction is not
+// finite; loss[k] the column's loss value, where `loss` is given (for the
+// loss sums). Inactive columns get numbers too (the caller zeroes them).
 struct RowColumns {
     const double *P, *scale, *intercept, *eta, *tc, *wpos, *wneg;
     double target, weight;
