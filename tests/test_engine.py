@@ -55,14 +55,15 @@ def test_classifier_folds_equal_separate_fits(sparse, dtype, n_jobs):
 
 @pytest.mark.parametrize("average", [False, 3])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n_features", [8, 23])
+@pytest.mark.parametrize("n_features", [5, 8, 23])
 @pytest.mark.parametrize("width", [2, 3])
 def test_narrow_blocks_equal_separate_fits(width, n_features, dtype, average):
     # A dense block of two or three columns takes its rows of weights in
     # vectors (two or three columns of four features at a time) at
     # batch_size 1: each column still gets the model it gets alone (whose
     # dot products and updates go one column at a time), with every
-    # column averaging or none, whole runs of eight features or a rest.
+    # column averaging or none, with whole runs of eight features, a rest, or
+    # fewer features than a run.
     rng = np.random.default_rng(width)
     X = rng.normal(size=(300, n_features)).astype(dtype)
     y = (X[:, 0] + 0.5 * rng.normal(size=300) > 0).astype(int)
