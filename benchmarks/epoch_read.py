@@ -55,12 +55,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import sgdtune
+    from sgdtune._bench import read_seconds
 
     X, y = _data(args.n_samples, args.n_features)
-    # the faster of two full reads: a reduction that cannot keep up with memory
-    # would make the reference, and every ratio against it, look better
-    read = min(time_call(X.sum, max(3, args.repeats)).median,
-               time_call(X.max, max(3, args.repeats)).median)
+    read = read_seconds(X, max(3, args.repeats))
     perm = np.random.default_rng(1).permutation(args.n_samples)
     buffer = np.empty((4096, args.n_features), dtype=X.dtype)
 

@@ -624,8 +624,8 @@ PYBIND11_MODULE(_core, m) {
                 map_loss(kind, epsilon, p, y, [](const auto& l, double a, double b) { return l.loss(a, b); }),
                 map_loss(kind, epsilon, p, y, [](const auto& l, double a, double b) { return l.dloss(a, b); }));
 #if defined(SGDTUNE_HAVE_VECTORS)
-            // four pairs at a time (the last ones padded with copies of the first)
-            if (p.size() != y.size() || p.ndim() != 1 || y.ndim() != 1) fail("p and y must be 1-d arrays of one size");
+            // four pairs at a time (the last ones padded with copies of the
+            // first; map_loss above checked the shapes)
             const py::ssize_t n = p.size();
             py::array_t<double> values(n), derivs(n);
             auto pp = p.unchecked<1>(), yy = y.unchecked<1>();

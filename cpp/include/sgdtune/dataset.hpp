@@ -62,6 +62,18 @@ inline T combine_lanes(const T* l, std::int64_t step) {
 }
 
 namespace detail {
+// The end of row_dot_narrow from feature j on: the last d % kLanes features,
+// lane q taking feature j + q (static lane indices keep the partial sums in
+// registers), and each column's sum of its lanes.
+template <int KR, class T>
+SGDTUNE_ALWAYS_INLINE inline void narrow_finish(T (&l)[kLanes][KR], const T* x, std::int64_t j, std::int64_t d,
+                                                const T* W, std::int64_t K, double* out) {
+    for (int q = 0; q < kLanes; ++q)
+        if (j + q < d)
+            for (int k = 0; k < KR; ++k) l[q][k] += x[j + q] * W[(j + q) * K + k];
+    for (int k = 0; k < KR; ++k) out[k] = static_cast<double>(combine_lanes(&l[0][k], KR));
+}
+
 // row_dot for KR (1 to 3) columns of a row-major W with K columns a row, their
 // kLanes partial sums each in registers; the same order of every sum.
 template <int KR, class T>
@@ -72,12 +84,7 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot_narrow(const T* x, std::int64_t d, con
     for (; j + kLanes <= d; j += kLanes)
         for (int q = 0; q < kLanes; ++q)
             for (int k = 0; k < KR; ++k) l[q][k] += x[j + q] * W[(j + q) * K + k];
-    // the last d % kLanes features: lane q takes feature j + q (static lane
-    // indices keep the partial sums in registers)
-    for (int q = 0; q < kLanes; ++q)
-        if (j + q < d)
-            for (int k = 0; k < KR; ++k) l[q][k] += x[j + q] * W[(j + q) * K + k];
-    for (int k = 0; k < KR; ++k) out[k] = static_cast<double>(combine_lanes(&l[0][k], KR));
+    narrow_finish<KR>(l, x, j, d, W, K, out);
 }
 
 // row_add's step for KR (1 to 3) columns, their coefficients in registers.
@@ -145,10 +152,7 @@ SGDTUNE_ALWAYS_INLINE inline void row_dot_side_by_side(const T* x, std::int64_t 
     T l[kLanes][KR];
     for (int m = 0; m < 2 * KR; ++m)
         for (int p = 0; p < 4; ++p) l[(4 * m + p) / KR][(4 * m + p) % KR] = acc[m][p];
-    for (int q = 0; q < kLanes; ++q)
-        if (j + q < d)
-            for (int k = 0; k < KR; ++k) l[q][k] += x[j + q] * W[(j + q) * KR + k];
-    for (int k = 0; k < KR; ++k) out[k] = static_cast<double>(combine_lanes(&l[0][k], KR));
+    narrow_finish<KR>(l, x, j, d, W, KR, out);
 }
 
 // row_add_narrow for such a block: the same products and sums, element by
@@ -175,12 +179,7 @@ SGDTUNE_ALWAYS_INLINE inline void row_add_side_by_side(const T* x, std::int64_t 
             if (z != nullptr) simd::store(z + 4 * rv, simd::load(z + 4 * rv) - av[rv] * delta);
         }, std::make_integer_sequence<int, KR>{});
     }
-    for (; j < d; ++j)
-        for (int k = 0; k < KR; ++k) {
-            const T delta = c[k] * x[j];
-            W[j * KR + k] += delta;
-            if (Z != nullptr) Z[j * KR + k] -= a[k] * delta;
-        }
+    if (j < d) row_add_narrow<KR>(x + j, d - j, W + j * KR, KR, c, Z == nullptr ? nullptr : Z + j * KR, a);
 }
 #endif
 }  // namespace detail
