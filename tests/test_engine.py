@@ -76,17 +76,31 @@ def test_narrow_blocks_equal_separate_fits(width, n_features, dtype, average):
         _assert_same_model(row[0], clone(est).fit(X[:240], y[:240]))
 
 
+@pytest.fixture(params=["best"] + (["avx2"] if _core.isa() == "avx512" else []))
+def isa_level(request):
+    # the kernels of the CPU's best instruction set, and AVX2's too where the
+    # best is AVX-512 (a dense row's update with its L1 step goes eight
+    # columns at a time there, four with AVX2 alone)
+    if request.param == "avx2":
+        _core.limit_isa("avx2")
+    yield request.param
+    _core.limit_isa("avx512")
+
+
 @pytest.mark.parametrize("averaging", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [1, 7])
-@pytest.mark.parametrize("n_l1, n_l2", [(1, 1), (2, 1), (3, 0), (1, 3), (3, 3), (6, 3), (11, 3)])
-def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2, averaging):
+@pytest.mark.parametrize("n_l1, n_l2", [(1, 1), (2, 1), (3, 0), (1, 3), (3, 3), (6, 3), (11, 3), (5, 6)])
+def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2, averaging, isa_level):
     # A block's L1 step takes its L1 columns eight and four at a time and
     # the one to three left over as a group of four whose other columns are
     # written back unchanged (in a block of two or three columns, with its
-    # rows taken as one array): every count of L1 columns, with L2 ones beside
-    # them, gives each column the model it gets alone, with averaging in some
-    # columns and in none.
+    # rows taken as one array); at batch_size 1 without averaging, a row's
+    # update and L1 step go in one pass, groups of columns with and without
+    # L1 terms mixed (the L1 columns come last: 6 L2 then 5 L1 columns fill
+    # the group of columns 4-7 with two of each): every count of L1 columns,
+    # with L2 ones beside them, gives each column the model it gets alone,
+    # with averaging in some columns and in none.
     rng = np.random.default_rng(n_l1)
     X = rng.normal(size=(400, 23)).astype(dtype)
     y = (X[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
@@ -100,6 +114,30 @@ def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2
     fitted = fit_folds(ests, X, y, folds)
     for est, row in zip(ests, fitted, strict=True):
         _assert_same_model(row[0], clone(est).fit(X[:300], y[:300]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [7, 64])
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_wide_block_batches_equal_separate_fits_at_any_row_alignment(dtype, batch_size, offset):
+    # A mini-batch for a block of eight columns or more is copied into
+    # aligned rows before its forward pass, and its update reads the copy:
+    # rows that start anywhere in a cache line (X a view `offset` elements
+    # into its buffer, 37 features a row), in batches of whole and partial
+    # tiles, give each column the model it gets alone.
+    rng = np.random.default_rng(offset)
+    n, d = 300, 37
+    X = rng.normal(size=n * d + offset).astype(dtype)[offset:].reshape(n, d)
+    assert X.flags.c_contiguous
+    y = (X[:, 0] + X[:, 1] + 0.5 * rng.normal(size=n) > 0).astype(int)
+    folds = [(np.arange(240), np.arange(240, 300))]
+    ests = [SGDClassifier(alpha=10.0 ** -(2 + i % 4), penalty=("l2", "l1", "elasticnet")[i % 3],
+                          loss=("hinge", "log_loss")[i % 2], batch_size=batch_size, max_iter=3, tol=None,
+                          random_state=0)
+            for i in range(9)]
+    fitted = fit_folds(ests, X, y, folds)
+    for est, row in zip(ests, fitted, strict=True):
+        _assert_same_model(row[0], clone(est).fit(X[:240], y[:240]))
 
 
 @pytest.mark.parametrize("sparse", [False, True])

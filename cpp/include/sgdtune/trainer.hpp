@@ -88,6 +88,14 @@ constexpr double kRenormaliseBelow = 1e-9;
 // cache (2,000,000 x 100 float32 rows in order: 8 rows 48 ms an epoch, 16
 // rows 42, 24 rows 47, 32 rows 49 ms).
 constexpr std::int64_t kOnePassRows = 16;
+// The largest batch copied for its block (see gather_rows in train_block_impl).
+constexpr std::int64_t kGatherBytes = std::int64_t{512} << 10;
+// p rounded up to a multiple of 64 bytes (the storage holds 64 bytes more).
+template <class T>
+T* align64(T* p) {
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    return reinterpret_cast<T*>((a + 63) / 64 * 64);
+}
 // How many bytes of X a one-column fit with rows in order takes before it
 // goes in one pass (see one_pass in train_block_impl): about one and a half
 // last-level caches of 32 MiB, where the rows stop coming from it. On a Zen
@@ -663,6 +671,22 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         if (tiled) last_rows.emplace(X);
     std::vector<T> cs(tiled ? static_cast<std::size_t>(b * K) : 0);
     std::vector<const T*> xrows(tiled ? static_cast<std::size_t>(b) : 0);
+    // A batch for a block of eight columns or more is copied into a buffer
+    // of its own (rows 64-byte aligned, zero-padded to whole vectors) as its
+    // forward pass goes: the kernels then read aligned rows, where a NumPy
+    // array's rows start anywhere (its data 16 bytes into a page, rows of
+    // 100 float64 800 bytes apart: half of the 256-bit loads crossed a cache
+    // line), and the update reads the copy. On a Zen 3 (AVX2), 64 shuffled
+    // rows from memory, forward pass and update with the copy against
+    // without: 24 columns of 100 float64 features 35.8 -> 29.6 us, 12 columns
+    // 19.5 -> 17.3, 300 features 99 -> 87, float32 18.5 -> 16.2; 8 columns
+    // 15.2 -> 14.3; fewer lose (4: 9.3 -> 11.7, one: 6.1 -> 11.3), as the
+    // copy's cost is the same for fewer dot products. Batches over 512 KiB
+    // (a second-level cache) read X as they are.
+    const bool gather_rows = tiled && K >= 8 &&
+                             b * padded(d) * static_cast<std::int64_t>(sizeof(T)) <= detail::kGatherBytes;
+    std::vector<T> gather_store(gather_rows ? static_cast<std::size_t>(b * padded(d) + 64 / sizeof(T)) : 0);
+    T* const gather = gather_rows ? detail::align64(gather_store.data()) : nullptr;
     std::vector<unsigned char> skip(tiled ? static_cast<std::size_t>(b) : 0);
     // More threads than blocks: a one-column block's steps are shared by a
     // team, the forward pass and step coefficients by rows and the update
@@ -822,7 +846,11 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // with), 50,000 x 100 float64, one thread, 62.2-63.1 -> 57.8-58.4 ms an
     // epoch; the whole grid search at batch_size 1, two threads, 705-766 ->
     // 687-714 ms in interleaved runs. (On a Zen 5, with 48 KiB, the one pass
-    // had been slower: 499-508 -> 526-566 ms for that search.)
+    // had been slower: 499-508 -> 526-566 ms for that search. On a Zen 3,
+    // AVX2 only, 32 KiB, a four-column version of this pass, one row's
+    // update and L1 step in registers, was slower too: that 24-column
+    // block's 10 epochs on 33,333 rows, one thread, 675-709 -> 704-735 ms,
+    // inlined into the trainer or compiled on its own.)
     const std::int64_t whole_eights = K / 8 * 8;
     [[maybe_unused]] const bool dense_fused_l1 = dense && !tiled && rows512 && K >= 8 && !block.averaging &&
                                                  fused_l1 && l1_lo < l1_hi && l1_lo % 8 == 0 &&
@@ -984,7 +1012,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                             const std::int64_t hi = std::min(bsz, r + step);
                             prefetch_next(r, hi);
                             batch_dot(X, *last_rows, rows + r, hi - r, WT.data(), K, P.data() + r * K,
-                                      xrows.data() + r, isa);
+                                      xrows.data() + r, isa, gather ? gather + r * padded(d) : nullptr);
                         }
                     } else if (!one_pass_now) {
                         // each member its rows' dot products and step coefficients
