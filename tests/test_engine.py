@@ -79,8 +79,9 @@ def test_narrow_blocks_equal_separate_fits(width, n_features, dtype, average):
 @pytest.fixture(params=["best"] + (["avx2"] if _core.isa() == "avx512" else []))
 def isa_level(request):
     # the kernels of the CPU's best instruction set, and AVX2's too where the
-    # best is AVX-512 (a dense row's update with its L1 step goes eight
-    # columns at a time there, four with AVX2 alone)
+    # best is AVX-512 (whose row kernels take eight columns at a time, and a
+    # dense row's update with its L1 step in one pass where the L1 columns
+    # fill whole eights; AVX2's four at a time, in two passes)
     if request.param == "avx2":
         _core.limit_isa("avx2")
     yield request.param
@@ -95,12 +96,11 @@ def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2
     # A block's L1 step takes its L1 columns eight and four at a time and
     # the one to three left over as a group of four whose other columns are
     # written back unchanged (in a block of two or three columns, with its
-    # rows taken as one array); at batch_size 1 without averaging, a row's
-    # update and L1 step go in one pass, groups of columns with and without
-    # L1 terms mixed (the L1 columns come last: 6 L2 then 5 L1 columns fill
-    # the group of columns 4-7 with two of each): every count of L1 columns,
-    # with L2 ones beside them, gives each column the model it gets alone,
-    # with averaging in some columns and in none.
+    # rows taken as one array; the L1 columns come last, so 6 L2 and 5 L1
+    # columns take groups of columns 6-9 and 7-10): every count of L1
+    # columns, with L2 ones beside them, gives each column the model it gets
+    # alone, with averaging in some columns and in none, at every
+    # instruction-set level's kernels.
     rng = np.random.default_rng(n_l1)
     X = rng.normal(size=(400, 23)).astype(dtype)
     y = (X[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
