@@ -150,8 +150,8 @@ void run(std::int64_t K, std::int64_t d, std::int64_t m, std::int64_t n, int rep
         add(add_shape<T, 2, true>, true, "2");
         add(add_shape<T, 4, true>, true, "4");
     } else {
-        dot(dot_shape<T, 3, 3>, "3 x 3 (shipped)");
-        dot(dot_shape<T, 4, 3>, "4 x 3");
+        dot(dot_shape<T, 3, 3>, "3 x 3 (shipped for one column)");
+        dot(dot_shape<T, 4, 3>, "4 x 3 (shipped)");
         dot(dot_shape<T, 4, 2>, "4 x 2");
         dot(dot_shape<T, 6, 2>, "6 x 2");
         add(add_shape<T, 8, false>, false, "8 (shipped)");
