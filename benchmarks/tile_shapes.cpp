@@ -50,21 +50,16 @@ double best_of(F&& f, int reps) {
 }
 
 template <class T>
-T* align64(std::vector<T>& v) {
-    return reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(v.data()) + 63) / 64 * 64);
-}
-
-template <class T>
 void run(std::int64_t K, std::int64_t d, std::int64_t m, std::int64_t n, int reps) {
     const std::int64_t dp = padded(d);
     const char* type = sizeof(T) == 8 ? "float64" : "float32";
     // X: rows d apart from 16 bytes into a line, the last row's reads past
     // its end (up to dp) inside the storage
     std::vector<T> xs(static_cast<std::size_t>(n * d + dp + 64), T(0));
-    T* X = reinterpret_cast<T*>(reinterpret_cast<char*>(align64(xs)) + 16);
+    T* X = reinterpret_cast<T*>(reinterpret_cast<char*>(align64(xs.data())) + 16);
     std::vector<T> ws(static_cast<std::size_t>(K * dp + 64), T(0)), zs(ws.size(), T(0));
-    T* WT = align64(ws);
-    T* ZT = align64(zs);
+    T* WT = align64(ws.data());
+    T* ZT = align64(zs.data());
     std::vector<T> cs(static_cast<std::size_t>(m * K)), a(static_cast<std::size_t>(K), T(0.5));
     std::mt19937_64 g(1);
     std::normal_distribution<double> nd;
@@ -78,7 +73,7 @@ void run(std::int64_t K, std::int64_t d, std::int64_t m, std::int64_t n, int rep
     std::vector<const T*> rows(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) rows[i] = X + order[i] * d;
     std::vector<T> copy_store(static_cast<std::size_t>(m * dp + 64), T(0));
-    T* copy = align64(copy_store);
+    T* copy = align64(copy_store.data());
     std::vector<const T*> copied(static_cast<std::size_t>(m));
     for (std::int64_t r = 0; r < m; ++r) copied[r] = copy + r * dp;
     std::vector<double> P(static_cast<std::size_t>(m * K));
@@ -112,30 +107,25 @@ void run(std::int64_t K, std::int64_t d, std::int64_t m, std::int64_t n, int rep
              }, reps),
              flops);
     };
-    // the shipped AVX2 kernels, forward pass and update, on X's rows and on copies
-    auto both = [&](bool use_copy) {
-        line("forward + update", use_copy ? "AVX2 kernels, rows copied" : "AVX2 kernels, rows in X",
-             best_of([&](int i) {
-                 prefetch_next(i);
-                 const T* const* x = use_copy ? gather(batch(i)) : batch(i);
-                 batch_dot_avx2<T>(x, m, WT, K, d, P.data());
-                 batch_add_avx2<T>(x, m, skip.data(), WT, nullptr, K, 0, d, d, cs.data(), a.data());
-             }, reps),
-             2 * flops);
-    };
-    both(false);
-    both(true);
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
-        for (bool use_copy : {false, true})
-            line("forward + update", use_copy ? "AVX-512 kernels, rows copied" : "AVX-512 kernels, rows in X",
-                 best_of([&](int i) {
+    // the shipped kernels of an instruction set, forward pass and update, on
+    // X's rows and on copies
+    auto both = [&](const char* isa, auto dot_fn, auto add_fn) {
+        for (bool use_copy : {false, true}) {
+            char shape[64];
+            std::snprintf(shape, sizeof(shape), "%s kernels, rows %s", isa, use_copy ? "copied" : "in X");
+            line("forward + update", shape, best_of([&](int i) {
                      prefetch_next(i);
                      const T* const* x = use_copy ? gather(batch(i)) : batch(i);
-                     avx512::batch_dot_avx512<T>(x, m, WT, K, d, P.data());
-                     avx512::batch_add_avx512<T>(x, m, skip.data(), WT, nullptr, K, 0, d, d, cs.data(), a.data());
+                     dot_fn(x, m, WT, K, d, P.data());
+                     add_fn(x, m, skip.data(), WT, nullptr, K, 0, d, d, cs.data(), a.data());
                  }, reps),
                  2 * flops);
+        }
+    };
+    both("AVX2", batch_dot_avx2<T>, batch_add_avx2<T>);
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+        both("AVX-512", avx512::batch_dot_avx512<T>, avx512::batch_add_avx512<T>);
     // the AVX2 shapes (rows x columns for the forward pass; columns for the update)
     if constexpr (sizeof(T) == 8) {
         dot(dot_shape<T, 4, 1>, "4 x 1 (shipped)");

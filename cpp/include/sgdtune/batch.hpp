@@ -31,6 +31,14 @@ namespace sgdtune {
 // kernels read whole groups of eight; the update never writes the padding).
 constexpr std::int64_t padded(std::int64_t d) { return (d + 7) / 8 * 8; }
 
+// p rounded up to a multiple of 64 bytes, a cache line (its storage must hold
+// 64 bytes more): where batch_dot's copies of a batch's rows start.
+template <class T>
+T* align64(T* p) {
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    return reinterpret_cast<T*>((a + 63) / 64 * 64);
+}
+
 #if defined(SGDTUNE_HAVE_VECTORS)
 namespace detail {
 // The 4 x 4 matrix of rows r[0..4) transposed (c[i] holds element i of each row).
@@ -179,7 +187,8 @@ SGDTUNE_ALWAYS_INLINE inline void batch_dot_body(const T* const* x, std::int64_t
 
 // (Wide: compiled for AVX2, whose 256-bit vectors are one register each.
 // float64 there takes two columns of four vectors each (one column of four
-// with averaging) rather than eight columns of one vector (four): a row's
+// with averaging) rather than eight columns of one vector (four with
+// averaging): a row's
 // pass over them takes two coefficients instead of eight for the same
 // arithmetic, each a load and shuffles to fill a vector. On a Zen 3 core
 // (AVX2 only), 64 rows x 100 float64 features x 24 columns: the update alone,

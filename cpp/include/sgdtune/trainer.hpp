@@ -90,12 +90,6 @@ constexpr double kRenormaliseBelow = 1e-9;
 constexpr std::int64_t kOnePassRows = 16;
 // The largest batch copied for its block (see gather_rows in train_block_impl).
 constexpr std::int64_t kGatherBytes = std::int64_t{512} << 10;
-// p rounded up to a multiple of 64 bytes (the storage holds 64 bytes more).
-template <class T>
-T* align64(T* p) {
-    const auto a = reinterpret_cast<std::uintptr_t>(p);
-    return reinterpret_cast<T*>((a + 63) / 64 * 64);
-}
 // How many bytes of X a one-column fit with rows in order takes before it
 // goes in one pass (see one_pass in train_block_impl): about one and a half
 // last-level caches of 32 MiB, where the rows stop coming from it. On a Zen
@@ -688,7 +682,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     const bool gather_rows = tiled && K >= 8 &&
                              b * padded(d) * static_cast<std::int64_t>(sizeof(T)) <= detail::kGatherBytes;
     std::vector<T> gather_store(gather_rows ? static_cast<std::size_t>(b * padded(d) + 64 / sizeof(T)) : 0);
-    T* const gather = gather_rows ? detail::align64(gather_store.data()) : nullptr;
+    T* const gather = gather_rows ? align64(gather_store.data()) : nullptr;
     std::vector<unsigned char> skip(tiled ? static_cast<std::size_t>(b) : 0);
     // More threads than blocks: a one-column block's steps are shared by a
     // team, the forward pass and step coefficients by rows and the update
