@@ -285,6 +285,48 @@ def test_threads_share_one_models_batches_without_changing_it(dtype, params):
         _assert_same_model(got, base)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_training_flushes_subnormal_numbers_and_restores_the_threads_mode(dtype, sparse):
+    # Training reads subnormal inputs as zero and flushes subnormal results
+    # (each costs a microcode assist on Intel cores otherwise), on every
+    # thread that trains, team helpers included, and gives the calling
+    # thread its floating-point mode back. Every other feature of X is
+    # subnormal here: fits on X equal fits on X with those features zero, and
+    # their weights end zero (with IEEE arithmetic, subnormal). Started at
+    # 1e-3 / tiny, those weights would make each subnormal value add about
+    # 1e-3 to a dot product, which a thread that kept IEEE arithmetic (a
+    # team's helper taking rows of the forward pass) would see.
+    tiny = np.finfo(dtype).smallest_normal / 16
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(1001, 130))
+    y = (X[:, 0] + X[:, 2] + 0.5 * rng.normal(size=1001) > 0).astype(int)
+    X[:, 1::2] *= tiny / np.abs(X[:, 1::2]).max()
+    X = X.astype(dtype)
+    assert np.all(np.abs(X[:, 1::2]) < np.finfo(dtype).smallest_normal) and np.count_nonzero(X[:, 1::2])
+    Xz = X.copy()
+    Xz[:, 1::2] = 0
+    if sparse:  # (the same non-zeros stored: some of Xz's are zeros)
+        X = sp.csr_matrix(X)
+        Xz = X.copy()
+        Xz.data[X.indices % 2 == 1] = 0
+    big = np.zeros((1, 130))
+    big[0, 1::2] = 1e-3 / tiny
+    kw = {"loss": "log_loss", "batch_size": 256, "max_iter": 3, "tol": None, "random_state": 0}
+    for n_jobs in (1, 2):
+        before = _core.team_helpers_started()
+        got = SGDClassifier(n_jobs=n_jobs, **kw).fit(X, y)
+        assert sparse or n_jobs == 1 or _core.team_helpers_started() > before  # helpers took a share
+        assert np.all(got.coef_[:, 1::2] == 0) and np.all(got.coef_[:, 0::2] != 0)
+        _assert_same_model(got, SGDClassifier(n_jobs=n_jobs, **kw).fit(Xz, y))
+        got = SGDClassifier(n_jobs=n_jobs, **kw).fit(X, y, coef_init=big)
+        want = SGDClassifier(n_jobs=n_jobs, **kw).fit(Xz, y, coef_init=big)
+        assert_array_equal(got.coef_[:, 0::2], want.coef_[:, 0::2])
+        assert_array_equal(got.intercept_, want.intercept_)
+    # this thread's arithmetic is IEEE again: a subnormal number is no zero
+    assert dtype(tiny) * dtype(1.0) != 0 and dtype(tiny) / dtype(2.0) != 0
+
+
 ONE_PASS_CASES = [
     ({}, None),
     ({"penalty": "elasticnet", "average": 3, "class_weight": "balanced"}, None),

@@ -15,6 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define SGDTUNE_X86_DISPATCH 1
 #define SGDTUNE_INLINE_INTO_ISA __attribute__((always_inline)) inline
@@ -61,6 +65,32 @@ inline std::atomic<int>& isa_limit() {
     }()};
     return limit;
 }
+
+// While it lives, this thread's floating-point unit flushes subnormal results
+// to zero and reads subnormal inputs as zero (x86's MXCSR bits FTZ and DAZ);
+// the thread's previous mode comes back when it goes, exceptions included.
+// Elsewhere than on x86 it does nothing (the arithmetic keeps IEEE gradual
+// underflow there).
+class FlushSubnormals {
+public:
+    FlushSubnormals() {
+#if defined(__SSE__) || defined(__x86_64__)
+        saved_ = _mm_getcsr();
+        _mm_setcsr(saved_ | kFtzDaz);
+#endif
+    }
+    FlushSubnormals(const FlushSubnormals&) = delete;
+    FlushSubnormals& operator=(const FlushSubnormals&) = delete;
+    ~FlushSubnormals() {
+#if defined(__SSE__) || defined(__x86_64__)
+        _mm_setcsr(saved_);
+#endif
+    }
+
+private:
+    static constexpr unsigned kFtzDaz = 0x8040u;  // flush to zero (bit 15), denormals are zero (bit 6)
+    unsigned saved_ = 0;
+};
 
 inline Isa isa_level() {
 #ifdef SGDTUNE_X86_DISPATCH

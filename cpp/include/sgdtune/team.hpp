@@ -32,6 +32,9 @@ inline std::atomic<std::int64_t>& team_helpers_started() {
 class Team {
 public:
     // A team of `members` threads in all: members - 1 helpers are started.
+    // They run with subnormal numbers flushed to zero (FlushSubnormals), as
+    // the trainer does on the calling thread (a POSIX thread inherits its
+    // creator's floating-point mode; set here all the same, not left to it).
     explicit Team(int members) {
         if (members > 1) team_helpers_started().fetch_add(members - 1, std::memory_order_relaxed);
         helpers_.reserve(static_cast<std::size_t>(members > 1 ? members - 1 : 0));
@@ -134,6 +137,7 @@ private:
     }
 
     void serve(int m) {
+        const FlushSubnormals flush;
         std::uint64_t seen = 0;
         for (;;) {
             std::uint64_t g;

@@ -562,6 +562,22 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     const TrainOptions& opt, StopToken& stop, bool may_poll, JobState<T>* state, const std::int64_t* idx,
     bool writes_stream, int team_members, Isa isa) {
     using detail::ColumnState;
+    // Training runs with subnormal numbers flushed to zero, on this thread
+    // and its team's (FlushSubnormals). A log-loss column whose margins pass
+    // about 87 (float) or 708 (double), weights grown large at a small
+    // alpha, has step coefficients below the type's smallest normal number,
+    // and each multiply or add that takes or makes a subnormal number takes a
+    // microcode assist on Intel cores (a hundred cycles or more). On a Xeon
+    // with AVX-512, the 24-configuration block (33,333 x 100, 10 epochs, one
+    // thread), medians of 3-5 runs: batch_size 1, float64 521-537 -> 353-368
+    // ms (its twelve log-loss columns alone 490 -> 349), float32 1012-1037 ->
+    // 495; batch_size 64, float32 137-140 -> 93-94 (log loss alone 199-201
+    // -> 109-112); float64 at batch_size 64 and hinge columns did not change.
+    // An update below the smallest normal number (1.2e-38 in float, 2.2e-308
+    // in double) moves no weight above it; the features of X below it read as
+    // zero. Every block, team member and thread count flushes alike, so a
+    // column's numbers still do not depend on them.
+    const FlushSubnormals flush;
     // the four-column code paths: compiled for AVX2 (this body is inlined into an AVX2 entry point)
     const bool avx2_body = isa != Isa::baseline;
     // dense rows at batch_size 1: eight columns (or features) at a time, rows512.hpp
