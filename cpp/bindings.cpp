@@ -723,4 +723,7 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "blocks_shared", [] { return blocks_shared().load(); },
         "How many times a paused block handed some of its live columns to a waiting thread (tests).");
+    m.def(
+        "l1_columns_split", [] { return l1_columns_split().load(); },
+        "How many L1 columns of dense batch_size=1 blocks went on in blocks of their own (tests).");
 }

@@ -159,9 +159,11 @@ def test_columns_that_stop_leave_their_block(sparse, dtype, batch_size, n_jobs):
                           average=4 if i % 5 == 4 else False, batch_size=batch_size, max_iter=40,
                           tol=1e-3, n_iter_no_change=3, random_state=0)
             for i in range(20)]
-    before = _core.columns_left_blocks()
+    before, split = _core.columns_left_blocks(), _core.l1_columns_split()
     fitted = fit_folds(ests, X, y, folds, n_jobs=n_jobs)
     assert _core.columns_left_blocks() > before  # stopped columns left
+    # dense rows one at a time: L1 columns beyond a multiple of four went on alone
+    assert (_core.l1_columns_split() > split) == (batch_size == 1 and not sparse)
     n_iter = set()
     for est, row in zip(ests, fitted, strict=True):
         for (train, _), got in zip(folds, row, strict=True):
@@ -177,15 +179,19 @@ def test_columns_handed_to_a_waiting_thread(batch_size):
     # runs out of work first is handed half of the other chunk's live columns
     # at its next pause, with a copy of the state they resume from (weights,
     # L1 records, shuffle stream), and every model is still the one it gets
-    # alone. (Whether the hand-over happens depends on the threads' timing:
-    # the test tries up to three times.)
+    # alone. At batch_size 1 a block's L1 columns beyond a multiple of four
+    # go on in blocks of their own (each from a copy of the state too), so
+    # the four slow trials, all elastic-net, share one chunk: of the two it
+    # hands over, and the two it keeps, one each goes on alone. (Whether the
+    # hand-over happens depends on the threads' timing: the test tries up to
+    # three times.)
     X, y = make_classification(n_samples=6000, n_features=30, n_informative=8, random_state=4)
     folds = [(np.arange(5000), np.arange(5000, 6000))]
     kw = {"batch_size": batch_size, "max_iter": 60, "tol": 1e-3, "n_iter_no_change": 3,
           "random_state": 0}
     ests = [SGDClassifier(alpha=1.0, **kw) for _ in range(4)]
     ests += [SGDClassifier(alpha=10.0 ** -(5 + i % 3), learning_rate="adaptive", eta0=0.01,
-                           penalty=("l2", "elasticnet")[i % 2], **kw) for i in range(4)]
+                           penalty="elasticnet", **kw) for i in range(4)]
     alone = [clone(est).fit(X[:5000], y[:5000]) for est in ests]
     assert max(m.n_iter_ for m in alone[:4]) < min(m.n_iter_ for m in alone[4:])
     for _ in range(3):
@@ -197,6 +203,35 @@ def test_columns_handed_to_a_waiting_thread(batch_size):
             break
     else:
         pytest.fail("no columns were handed to the waiting thread in three tries")
+
+
+@pytest.mark.parametrize("n_folds", [1, 2])
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_l1_columns_a_narrowed_block_would_step_one_by_one_go_on_alone(n_jobs, n_folds):
+    # Four L1 trials at batch_size 1 (a block per fold, whose L1 step takes
+    # them four at a time), two of them stopping within a few epochs: the two
+    # live ones would be stepped one by one in the narrower block, so one of
+    # them goes on in a block of its own, from a copy of the state (weights,
+    # L1 records, shuffle stream): trained by the thread that split it off,
+    # or, with a thread for each fold, by whichever is free. Every model is
+    # the one it gets alone.
+    X, y = make_classification(n_samples=3000, n_features=30, n_informative=8, random_state=4)
+    folds = [(np.arange(2500), None), (np.arange(500, 3000), None)][:n_folds]
+    kw = {"penalty": "l1", "max_iter": 40, "tol": 1e-3, "n_iter_no_change": 3, "random_state": 0}
+    ests = [SGDClassifier(alpha=1.0, **kw) for _ in range(2)]
+    ests += [SGDClassifier(alpha=10.0 ** -(5 + i), learning_rate="adaptive", eta0=0.01, **kw)
+             for i in range(2)]
+    before = _core.l1_columns_split()
+    fitted = fit_folds(ests, X, y, folds, n_jobs=n_jobs)
+    split = _core.l1_columns_split() - before
+    # (two threads: a fold's block may hand a column to a waiting thread instead)
+    assert split == n_folds if n_jobs == 1 else 1 <= split <= n_folds
+    for est, row in zip(ests, fitted, strict=True):
+        for (train, _), got in zip(folds, row, strict=True):
+            want = clone(est).fit(X[train], y[train])
+            _assert_same_model(got, want)
+    assert max(got.n_iter_ for row in fitted[:2] for got in row) < min(got.n_iter_ for row in fitted[2:]
+                                                                       for got in row)
 
 
 def test_binary_classifier_and_unsorted_folds():
