@@ -162,7 +162,7 @@ def test_columns_that_stop_leave_their_block(sparse, dtype, batch_size, n_jobs):
     before, split = _core.columns_left_blocks(), _core.l1_columns_split()
     fitted = fit_folds(ests, X, y, folds, n_jobs=n_jobs)
     assert _core.columns_left_blocks() > before  # stopped columns left
-    # dense rows one at a time: L1 columns beyond a multiple of four went on alone
+    # dense rows one at a time: 13 L1 columns a fold, the one beyond whole fours went on alone
     assert (_core.l1_columns_split() > split) == (batch_size == 1 and not sparse)
     n_iter = set()
     for est, row in zip(ests, fitted, strict=True):
@@ -179,8 +179,8 @@ def test_columns_handed_to_a_waiting_thread(batch_size):
     # runs out of work first is handed half of the other chunk's live columns
     # at its next pause, with a copy of the state they resume from (weights,
     # L1 records, shuffle stream), and every model is still the one it gets
-    # alone. At batch_size 1 a block's L1 columns beyond a multiple of four
-    # go on in blocks of their own (each from a copy of the state too), so
+    # alone. At batch_size 1 a block's one or two L1 columns go on in blocks
+    # of their own (each from a copy of the state too), so
     # the four slow trials, all elastic-net, share one chunk: of the two it
     # hands over, and the two it keeps, one each goes on alone. (Whether the
     # hand-over happens depends on the threads' timing: the test tries up to
@@ -207,11 +207,11 @@ def test_columns_handed_to_a_waiting_thread(batch_size):
 
 @pytest.mark.parametrize("n_folds", [1, 2])
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_l1_columns_a_narrowed_block_would_step_one_by_one_go_on_alone(n_jobs, n_folds):
+def test_l1_columns_of_a_narrowed_block_go_on_alone(n_jobs, n_folds):
     # Four L1 trials at batch_size 1 (a block per fold, whose L1 step takes
-    # them four at a time), two of them stopping within a few epochs: the two
-    # live ones would be stepped one by one in the narrower block, so one of
-    # them goes on in a block of its own, from a copy of the state (weights,
+    # them four at a time), two of them stopping within a few epochs: the
+    # narrower block's L1 step would take the two live ones as a masked group
+    # of four, so one of them goes on in a block of its own, from a copy of the state (weights,
     # L1 records, shuffle stream): trained by the thread that split it off,
     # or, with a thread for each fold, by whichever is free. Every model is
     # the one it gets alone.

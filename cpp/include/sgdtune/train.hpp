@@ -53,8 +53,8 @@ inline std::atomic<std::int64_t>& blocks_shared() {
     return count;
 }
 
-// How many L1 columns went on in blocks of their own rather than be stepped
-// one by one in a block (see l1_columns_alone in plan_chunks; for tests).
+// How many L1 columns went on in blocks of their own rather than in a masked
+// group of their block's L1 step (see l1_columns_alone; for tests).
 inline std::atomic<std::int64_t>& l1_columns_split() {
     static std::atomic<std::int64_t> count{0};
     return count;
@@ -149,7 +149,8 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vecto
         // Each part takes an even share of the columns without L1 and of those
         // with L1, the latter cut at multiples of four even where that makes
         // the shares uneven: the L1 pass takes four columns at a time and the
-        // rest one by one, at several times the cost (a 24-column grid block
+        // rest (then one by one; now as a masked four), at several times the
+        // cost (a 24-column grid block
         // of which 8 columns still train, on two threads: 50 ms an epoch with
         // two L1 columns a part, 33 ms with four in one part).
         std::vector<std::int64_t> plain, l1;
@@ -317,9 +318,9 @@ std::vector<std::vector<ColumnResult>> train_jobs(const Data& X, const std::vect
         const Job<T>& job = jobs[ji];
         stages.advance_stream = false;
         for (;;) {
-            // L1 columns that this block would step one by one (after a
-            // pause, or handed over; plan_chunks splits the first blocks)
-            // go on alone, each from a copy of the state: handed to the
+            // L1 columns that this block's L1 step would take as a masked
+            // group (l1_columns_alone; after a pause, or handed over:
+            // plan_chunks splits the first blocks) go on alone, each from a copy of the state: handed to the
             // threads, or trained here first with one thread
             for (std::size_t alone = staged && stages.started ? detail::l1_columns_alone(job, cols, dense) : 0;
                  alone > 0; --alone) {
