@@ -188,9 +188,8 @@ SGDTUNE_ALWAYS_INLINE inline void batch_dot_body(const T* const* x, std::int64_t
 // (Wide: compiled for AVX2, whose 256-bit vectors are one register each.
 // float64 there takes two columns of four vectors each (one column of four
 // with averaging) rather than eight columns of one vector (four with
-// averaging): a row's
-// pass over them takes two coefficients instead of eight for the same
-// arithmetic, each a load and shuffles to fill a vector. On a Zen 3 core
+// averaging): a row's pass over them takes two coefficients instead of eight
+// for the same arithmetic, each a load and shuffles to fill a vector. On a Zen 3 core
 // (AVX2 only), 64 rows x 100 float64 features x 24 columns: the update alone,
 // rows in the second-level cache, 19.6 -> 12.4 us a batch; forward pass and
 // update, shuffled rows from memory, 34-35 -> 29-30 us, with averaging 44.8
