@@ -715,6 +715,10 @@ PYBIND11_MODULE(_core, m) {
         "How many one-column batches went in one pass (dot products, coefficients and update) in this process "
         "(tests).");
     m.def(
+        "rows_over_columns", [] { return detail::rows_over_columns().load(); },
+        "How many one-row steps of blocks of four columns or more took their bookkeeping (L2 shrink, "
+        "intercepts, L1 totals) over all columns at once in this process (tests).");
+    m.def(
         "team_helpers_started", [] { return team_helpers_started().load(); },
         "How many helper threads of teams sharing a block's steps were started in this process (tests).");
     m.def(

@@ -116,6 +116,45 @@ def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2
         _assert_same_model(row[0], clone(est).fit(X[:300], y[:300]))
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_one_row_steps_over_all_columns_equal_separate_fits(sparse, dtype, n_classes, isa_level):
+    # A block of four columns or more at batch_size 1 whose columns all train
+    # with the "optimal" schedule and no averaging takes each row's L2 shrink,
+    # intercepts, L1 totals and counters over all its columns at once, and
+    # the loops over the columns' states once a column has stopped: every
+    # model is still the one it gets alone (one column, or a 3-class model's
+    # three, whose steps take those loops), with the tol criterion's loss
+    # sums, an alpha whose first step shrinks the weights to nothing (the
+    # scale renormalised), sparse rows' intercept decay, sample weights and
+    # class weights.
+    X, y = make_classification(n_samples=300, n_features=21, n_informative=6, n_classes=n_classes,
+                               random_state=4)
+    X = X.astype(dtype)
+    if sparse:
+        X = sp.csr_matrix(X * (np.abs(X) > 0.6))
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, size=300)
+    folds = list(StratifiedKFold(2, shuffle=True, random_state=2).split(X, y))
+    losses = ("hinge", "log_loss", "modified_huber", "squared_hinge")
+    trials = [(1e-5, "l2"), (1e-3, "l1"), (1e-4, "elasticnet"), (1e-2, None), (10.0, "l2"),
+              (1e-3, "elasticnet"), (1e-5, "l1"), (10.0, "elasticnet"), (3e-4, "elasticnet"),
+              (1e-4, "l1"), (1e-3, "l2")]
+    ests = [SGDClassifier(alpha=alpha, penalty=penalty, loss=losses[i % 4], l1_ratio=0.3,
+                          class_weight="balanced" if i == 5 else None, max_iter=25, tol=1e-3,
+                          n_iter_no_change=2, random_state=0)
+            for i, (alpha, penalty) in enumerate(trials)]
+    before = _core.rows_over_columns()
+    fitted = fit_folds(ests, X, y, folds, sample_weight=sw)
+    assert _core.rows_over_columns() > before
+    n_iter = set()
+    for est, row in zip(ests, fitted, strict=True):
+        for (train, _), got in zip(folds, row, strict=True):
+            _assert_same_model(got, clone(est).fit(X[train], y[train], sample_weight=sw[train]))
+            n_iter.add(got.n_iter_)
+    assert len(n_iter) >= 3  # (columns stopped at several epochs, the rest trained on)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [7, 64])
 @pytest.mark.parametrize("offset", [0, 1, 3])
