@@ -156,6 +156,37 @@ def test_one_row_steps_over_all_columns_equal_separate_fits(sparse, dtype, n_cla
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_plain, n_l1", [(8, 0), (11, 0), (8, 8), (0, 11), (8, 9)])
+def test_row_updates_that_take_the_next_rows_products_equal_separate_fits(dtype, n_plain, n_l1,
+                                                                           isa_level):
+    # With AVX-512, a dense row's update into a block of eight columns or
+    # more without averaging (with the row's L1 step, where the L1 columns
+    # fill whole eights or the block ends with them) takes the next row's
+    # dot products in the same pass over the weights; the columns beyond
+    # whole eights take them after their update, and the epoch's last row
+    # has none. Every model is still the one it gets alone, columns that
+    # stop early included (their weights no longer change).
+    rng = np.random.default_rng(n_plain + n_l1)
+    X = rng.normal(size=(260, 29)).astype(dtype)
+    y = (X[:, 0] - X[:, 3] + 0.5 * rng.normal(size=260) > 0).astype(int)
+    folds = [(np.arange(200), np.arange(200, 260))]
+    losses = ("hinge", "log_loss", "modified_huber")
+    kw = {"max_iter": 6, "tol": 1e-2, "n_iter_no_change": 1, "random_state": 0}
+    ests = [SGDClassifier(alpha=10.0 ** (-5 + i % 4), penalty=("l2", None)[i % 2],
+                          loss=losses[i % 3], **kw)
+            for i in range(n_plain)]
+    ests += [SGDClassifier(alpha=10.0 ** (-5 + i % 3), penalty=("l1", "elasticnet")[i % 2],
+                           loss=losses[i % 3], l1_ratio=0.4, **kw)
+             for i in range(n_l1)]
+    fitted = fit_folds(ests, X, y, folds)
+    n_iter = set()
+    for est, row in zip(ests, fitted, strict=True):
+        _assert_same_model(row[0], clone(est).fit(X[:200], y[:200]))
+        n_iter.add(row[0].n_iter_)
+    assert len(n_iter) >= 2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [7, 64])
 @pytest.mark.parametrize("offset", [0, 1, 3])
 def test_wide_block_batches_equal_separate_fits_at_any_row_alignment(dtype, batch_size, offset):

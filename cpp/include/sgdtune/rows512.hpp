@@ -247,6 +247,63 @@ __attribute__((noinline)) void row_add_l1_8(const DenseView<T>& X, std::int64_t 
                                 static_cast<const double*>(nullptr));
 }
 
+// row_add_l1_8 with the next row's forward pass (row_dot8 of row `next` into
+// out) in the same pass over the weights: each weight's update and L1 step,
+// then its product with the next row's feature, in dot8's lanes and order, so
+// that all numbers are those of the two kernels one after the other.
+template <class T>
+__attribute__((noinline)) void row_add_l1_dot8(const DenseView<T>& X, std::int64_t i, std::int64_t next, T* W, T* Q,
+                                               std::int64_t K, const T* c, std::int64_t l1_lo, std::int64_t l1_hi,
+                                               const double* s, const double* inv_s, const double* u,
+                                               const double* on, T* acc, double* out) {
+    const T *x = X.row(i), *xn = X.row(next);
+    const std::int64_t d = X.d;
+    // f(j, lane) for the row's features in order, feature j in dot8's lane j % kLanes
+    auto each = [&](auto&& f) SGDTUNE_ALWAYS_INLINE {
+        std::int64_t j = 0;
+        for (; j + kLanes <= d; j += kLanes)
+            for (int q = 0; q < kLanes; ++q) f(j + q, q);
+        for (int q = 0; q < kLanes; ++q)
+            if (j + q < d) f(j + q, q);
+    };
+    std::int64_t k0 = 0;
+    for (; k0 + 8 <= K; k0 += 8) {
+        const v8<T> vc = load8(c + k0);
+        v8<T> l[kLanes] = {};
+        if (k0 + 8 <= l1_lo || k0 >= l1_hi) {  // no L1 step among these eight columns
+            each([&](std::int64_t j, int q) SGDTUNE_ALWAYS_INLINE {
+                T* w = W + j * K + k0;
+                const v8<T> nw = load8(w) + vc * splat8(x[j]);
+                store8(w, nw);
+                l[q] += splat8(xn[j]) * nw;
+            });
+        } else {
+            const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
+            v8l take = load8(on + k0) != zero;
+            for (int q = 0; q < 8; ++q)
+                if (k0 + q < l1_lo || k0 + q >= l1_hi) take[q] = 0;
+            each([&](std::int64_t j, int q) SGDTUNE_ALWAYS_INLINE {
+                const std::int64_t off = j * K + k0;
+                v8<T> z{};
+                const v8<T> nw = l1_eight_values<T, false, true, true>(load8(W + off) + vc * splat8(x[j]), Q + off,
+                                                                       z, vs, vinv, vu, zero, take, take);
+                store8(W + off, nw);
+                l[q] += splat8(xn[j]) * nw;
+            });
+        }
+        const v8<T> r = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+        for (int q = 0; q < 8; ++q) out[k0 + q] = static_cast<double>(r[q]);
+    }
+    if (k0 == K) return;
+    row_add(X, i, W, K, c, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true, k0);
+    const std::int64_t lo = std::max(k0, l1_lo);
+    if (lo < l1_hi)
+        l1_step_block<T, false>(W, Q, static_cast<T*>(nullptr), static_cast<const std::int64_t*>(nullptr), d, K, lo,
+                                l1_hi, s, inv_s, u, static_cast<const double*>(nullptr), on,
+                                static_cast<const double*>(nullptr));
+    row_dot(X, next, W, K, acc, out, true, k0);
+}
+
 // l1_step_block: the columns in eights, the rest by l1_step_block.
 template <class T, bool Averaging, class Idx>
 __attribute__((noinline)) void l1_step_block8(T* __restrict W, T* __restrict Q, T* __restrict Z, const Idx* features,
