@@ -156,7 +156,7 @@ def test_one_row_steps_over_all_columns_equal_separate_fits(sparse, dtype, n_cla
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n_plain, n_l1", [(8, 0), (11, 0), (8, 8), (0, 11), (8, 9)])
+@pytest.mark.parametrize("n_plain, n_l1", [(8, 0), (11, 0), (8, 8), (0, 11), (8, 9), (3, 8)])
 def test_row_updates_that_take_the_next_rows_products_equal_separate_fits(dtype, n_plain, n_l1,
                                                                            isa_level):
     # With AVX-512, a dense row's update into a block of eight columns or
@@ -164,26 +164,54 @@ def test_row_updates_that_take_the_next_rows_products_equal_separate_fits(dtype,
     # fill whole eights or the block ends with them) takes the next row's
     # dot products in the same pass over the weights; the columns beyond
     # whole eights take them after their update, and the epoch's last row
-    # has none. Every model is still the one it gets alone, columns that
-    # stop early included (their weights no longer change).
+    # has none (3 columns without L1 and 8 with: the L1 columns go first,
+    # and the 3 after them). Every model is still the one it gets alone, as
+    # columns stop and the live ones go on in narrower blocks (ordered
+    # again).
     rng = np.random.default_rng(n_plain + n_l1)
     X = rng.normal(size=(260, 29)).astype(dtype)
     y = (X[:, 0] - X[:, 3] + 0.5 * rng.normal(size=260) > 0).astype(int)
     folds = [(np.arange(200), np.arange(200, 260))]
     losses = ("hinge", "log_loss", "modified_huber")
-    kw = {"max_iter": 6, "tol": 1e-2, "n_iter_no_change": 1, "random_state": 0}
+    kw = {"max_iter": 40, "tol": 1e-2, "n_iter_no_change": 2, "random_state": 0}
     ests = [SGDClassifier(alpha=10.0 ** (-5 + i % 4), penalty=("l2", None)[i % 2],
                           loss=losses[i % 3], **kw)
             for i in range(n_plain)]
     ests += [SGDClassifier(alpha=10.0 ** (-5 + i % 3), penalty=("l1", "elasticnet")[i % 2],
                            loss=losses[i % 3], l1_ratio=0.4, **kw)
              for i in range(n_l1)]
+    before = _core.columns_left_blocks()
     fitted = fit_folds(ests, X, y, folds)
+    assert _core.columns_left_blocks() > before  # (the live columns went on in narrower blocks)
     n_iter = set()
     for est, row in zip(ests, fitted, strict=True):
         _assert_same_model(row[0], clone(est).fit(X[:200], y[:200]))
         n_iter.add(row[0].n_iter_)
-    assert len(n_iter) >= 2
+    assert len(n_iter) >= 3
+
+
+def test_a_narrowed_block_orders_its_columns_again():
+    # 20 columns without L1 (8 of them stopping early) and 8 with: once the
+    # 8 have stopped, the 12 + 8 live columns go on in a block whose L1
+    # columns come first (whole eights, with the 12 behind them), from the
+    # state the wider block left; every model is the one it gets alone.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 29))
+    y = (X[:, 0] - X[:, 3] + 0.5 * rng.normal(size=300) > 0).astype(int)
+    folds = [(np.arange(240), np.arange(240, 300))]
+    kw = {"max_iter": 40, "tol": 1e-4, "n_iter_no_change": 3, "random_state": 0}
+    losses = ("hinge", "log_loss")
+    ests = [SGDClassifier(alpha=0.05 * (1 + i / 10), loss=losses[i % 2], **kw) for i in range(12)]
+    ests += [SGDClassifier(alpha=1e-6 * (1 + i), loss=losses[i % 2], **kw) for i in range(8)]
+    ests += [SGDClassifier(alpha=0.03 * (1 + i / 10), penalty=("l1", "elasticnet")[i % 2],
+                           loss=losses[i % 2], **kw)
+             for i in range(8)]
+    before = _core.columns_left_blocks()
+    fitted = fit_folds(ests, X, y, folds)
+    assert _core.columns_left_blocks() > before
+    for est, row in zip(ests, fitted, strict=True):
+        _assert_same_model(row[0], clone(est).fit(X[:240], y[:240]))
+    assert max(row[0].n_iter_ for row in fitted[12:20]) < min(row[0].n_iter_ for row in fitted[20:])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
