@@ -172,6 +172,15 @@ __attribute__((noinline)) void csr_row_dot8(const CsrView<T, I>& X, std::int64_t
     if (k0 < K) row_dot(X, i, W, K, acc, out, true, k0);
 }
 
+// The lanes of columns k0..k0+7 that take an L1 step: on[k] != 0 and l1_lo <= k < l1_hi.
+SGDTUNE_ALWAYS_INLINE inline v8l l1_take8(const double* on, std::int64_t k0, std::int64_t l1_lo,
+                                          std::int64_t l1_hi) {
+    v8l take = load8(on + k0) != v8d{};
+    for (int q = 0; q < 8; ++q)
+        if (k0 + q < l1_lo || k0 + q >= l1_hi) take[q] = 0;
+    return take;
+}
+
 // A row's update into a block without averaging, the columns in eights, with
 // the L1 step of the columns in [l1_lo, l1_hi) with on[k] != 0 on the row's
 // features in the same pass (l1_step_block's numbers: each weight takes its
@@ -195,9 +204,7 @@ SGDTUNE_ALWAYS_INLINE inline std::int64_t add_l1_eights(const Each& each, T* W, 
             continue;
         }
         const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
-        v8l take = load8(on + k0) != zero;
-        for (int q = 0; q < 8; ++q)
-            if (k0 + q < l1_lo || k0 + q >= l1_hi) take[q] = 0;
+        const v8l take = l1_take8(on, k0, l1_lo, l1_hi);
         each([&](std::int64_t j, T xj) SGDTUNE_ALWAYS_INLINE {
             const std::int64_t off = j * K + k0;
             v8<T> z{};
@@ -227,7 +234,22 @@ __attribute__((noinline)) void csr_row_add8(const CsrView<T, I>& X, std::int64_t
                                 static_cast<const double*>(nullptr), on, static_cast<const double*>(nullptr));
 }
 
-// add_l1_eights for a dense row, the rest by row_add and l1_step_block.
+// A dense row's update and L1 step of the columns from k0 on (those left
+// after the eights) by row_add and l1_step_block.
+template <class T>
+SGDTUNE_ALWAYS_INLINE inline void add_l1_rest(const DenseView<T>& X, std::int64_t i, T* W, T* Q, std::int64_t K,
+                                              std::int64_t k0, const T* c, std::int64_t l1_lo, std::int64_t l1_hi,
+                                              const double* s, const double* inv_s, const double* u,
+                                              const double* on) {
+    row_add(X, i, W, K, c, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true, k0);
+    const std::int64_t lo = std::max(k0, l1_lo);
+    if (lo < l1_hi)
+        l1_step_block<T, false>(W, Q, static_cast<T*>(nullptr), static_cast<const std::int64_t*>(nullptr), X.d,
+                                K, lo, l1_hi, s, inv_s, u, static_cast<const double*>(nullptr), on,
+                                static_cast<const double*>(nullptr));
+}
+
+// add_l1_eights for a dense row, the rest by add_l1_rest.
 template <class T>
 __attribute__((noinline)) void row_add_l1_8(const DenseView<T>& X, std::int64_t i, T* W, T* Q, std::int64_t K,
                                             const T* c, std::int64_t l1_lo, std::int64_t l1_hi, const double* s,
@@ -238,13 +260,7 @@ __attribute__((noinline)) void row_add_l1_8(const DenseView<T>& X, std::int64_t 
         for (std::int64_t j = 0; j < d; ++j) f(j, x[j]);
     };
     const std::int64_t k0 = add_l1_eights(each, W, Q, K, c, l1_lo, l1_hi, s, inv_s, u, on);
-    if (k0 == K) return;
-    row_add(X, i, W, K, c, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true, k0);
-    const std::int64_t lo = std::max(k0, l1_lo);
-    if (lo < l1_hi)
-        l1_step_block<T, false>(W, Q, static_cast<T*>(nullptr), static_cast<const std::int64_t*>(nullptr), d, K, lo,
-                                l1_hi, s, inv_s, u, static_cast<const double*>(nullptr), on,
-                                static_cast<const double*>(nullptr));
+    if (k0 < K) add_l1_rest(X, i, W, Q, K, k0, c, l1_lo, l1_hi, s, inv_s, u, on);
 }
 
 // row_add_l1_8 with the next row's forward pass (row_dot8 of row `next` into
@@ -279,9 +295,7 @@ __attribute__((noinline)) void row_add_l1_dot8(const DenseView<T>& X, std::int64
             });
         } else {
             const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
-            v8l take = load8(on + k0) != zero;
-            for (int q = 0; q < 8; ++q)
-                if (k0 + q < l1_lo || k0 + q >= l1_hi) take[q] = 0;
+            const v8l take = l1_take8(on, k0, l1_lo, l1_hi);
             each([&](std::int64_t j, int q) SGDTUNE_ALWAYS_INLINE {
                 const std::int64_t off = j * K + k0;
                 v8<T> z{};
@@ -295,12 +309,7 @@ __attribute__((noinline)) void row_add_l1_dot8(const DenseView<T>& X, std::int64
         for (int q = 0; q < 8; ++q) out[k0 + q] = static_cast<double>(r[q]);
     }
     if (k0 == K) return;
-    row_add(X, i, W, K, c, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true, k0);
-    const std::int64_t lo = std::max(k0, l1_lo);
-    if (lo < l1_hi)
-        l1_step_block<T, false>(W, Q, static_cast<T*>(nullptr), static_cast<const std::int64_t*>(nullptr), d, K, lo,
-                                l1_hi, s, inv_s, u, static_cast<const double*>(nullptr), on,
-                                static_cast<const double*>(nullptr));
+    add_l1_rest(X, i, W, Q, K, k0, c, l1_lo, l1_hi, s, inv_s, u, on);
     row_dot(X, next, W, K, acc, out, true, k0);
 }
 

@@ -914,7 +914,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // 355-357 -> 334-338 ns a row; hinge/L1 the same (1091-1097 against
     // 1083-1113: an L1 step is bound by its arithmetic, which the products
     // add to); the 24-configuration grid's trials at batch_size 1 1034-1036
-    // -> 976-978 ms, 553-554 -> 536-545 on two threads.
+    // -> 971-978 ms, 553-554 -> 536-545 on two threads.
     [[maybe_unused]] const bool dot_with_update =
         dense && !tiled && rows512 && K >= 8 && !block.averaging && (l1_lo >= l1_hi || dense_fused_l1);
     bool next_ready = false;
