@@ -123,13 +123,15 @@ __attribute__((noinline)) void row_add8(const DenseView<T>& X, std::int64_t i, T
     if (k0 < K) row_add(X, i, W, K, c, Z, a, true, k0);
 }
 
-// l1_four_values (penalty.hpp) for eight weights.
-template <class T, bool Averaging, bool Masked, bool MaskedQ = false>
+// l1_four_values (penalty.hpp) for eight weights. Scaled = false: every
+// lane's scale is 1 (a column without an L2 term), whose products with it
+// are left out (x * 1 is x, so the numbers are the same).
+template <class T, bool Averaging, bool Masked, bool MaskedQ = false, bool Scaled = true>
 SGDTUNE_ALWAYS_INLINE inline v8<T> l1_eight_values(v8<T> old_w, T* q_p, v8<T>& z, v8d vs, v8d vinv, v8d vu, v8d va,
                                                    v8l take, v8l tz) {
     const v8d zero = {};
     const v8d v = widen8<T>(old_w);
-    const v8d w = vs * v;
+    const v8d w = Scaled ? vs * v : v;
     const v8<T> old_q = load8(q_p);
     const v8d qv = widen8<T>(old_q);
     // (a cast between vectors of one size reinterprets the bits)
@@ -137,7 +139,7 @@ SGDTUNE_ALWAYS_INLINE inline v8<T> l1_eight_values(v8<T> old_w, T* q_p, v8<T>& z
     const v8d t = vu + (v8d)((v8l)qv ^ sw);  // u + q, or u - q where w < 0
     const v8d c = (v8d)(wb ^ sw) - t;       // w - (u + q), or -(w + (u - q))
     const v8d nw = (v8d)(((c > zero) & (w != zero)) & ((v8l)c ^ sw));
-    const v8<T> nv = narrow8<T>(nw * vinv);
+    const v8<T> nv = narrow8<T>(Scaled ? nw * vinv : nw);
     const v8<T> nq = narrow8<T>(qv + (nw - w));
     if constexpr (MaskedQ)
         store8(q_p, select8<T>(take, nq, old_q));
@@ -181,6 +183,15 @@ SGDTUNE_ALWAYS_INLINE inline v8l l1_take8(const double* on, std::int64_t k0, std
     return take;
 }
 
+// Whether all eight scales are 1 (columns without an L2 term, or lanes
+// without an L1 step): the L1 step then leaves out its products with them.
+SGDTUNE_ALWAYS_INLINE inline bool unit_scales(v8d vs) {
+    const v8l one = vs == v8d{} + 1.0;
+    for (int q = 0; q < 8; ++q)
+        if (one[q] == 0) return false;
+    return true;
+}
+
 // A row's update into a block without averaging, the columns in eights, with
 // the L1 step of the columns in [l1_lo, l1_hi) with on[k] != 0 on the row's
 // features in the same pass (l1_step_block's numbers: each weight takes its
@@ -205,12 +216,18 @@ SGDTUNE_ALWAYS_INLINE inline std::int64_t add_l1_eights(const Each& each, T* W, 
         }
         const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
         const v8l take = l1_take8(on, k0, l1_lo, l1_hi);
-        each([&](std::int64_t j, T xj) SGDTUNE_ALWAYS_INLINE {
-            const std::int64_t off = j * K + k0;
-            v8<T> z{};
-            store8(W + off, l1_eight_values<T, false, true, true>(load8(W + off) + vc * splat8(xj), Q + off, z, vs,
-                                                                 vinv, vu, zero, take, take));
-        });
+        auto pass = [&](auto scaled) SGDTUNE_ALWAYS_INLINE {
+            each([&](std::int64_t j, T xj) SGDTUNE_ALWAYS_INLINE {
+                const std::int64_t off = j * K + k0;
+                v8<T> z{};
+                store8(W + off, l1_eight_values<T, false, true, true, decltype(scaled)::value>(
+                                    load8(W + off) + vc * splat8(xj), Q + off, z, vs, vinv, vu, zero, take, take));
+            });
+        };
+        if (unit_scales(vs))
+            pass(std::false_type{});
+        else
+            pass(std::true_type{});
     }
     return k0;
 }
@@ -296,14 +313,20 @@ __attribute__((noinline)) void row_add_l1_dot8(const DenseView<T>& X, std::int64
         } else {
             const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
             const v8l take = l1_take8(on, k0, l1_lo, l1_hi);
-            each([&](std::int64_t j, int q) SGDTUNE_ALWAYS_INLINE {
-                const std::int64_t off = j * K + k0;
-                v8<T> z{};
-                const v8<T> nw = l1_eight_values<T, false, true, true>(load8(W + off) + vc * splat8(x[j]), Q + off,
-                                                                       z, vs, vinv, vu, zero, take, take);
-                store8(W + off, nw);
-                l[q] += splat8(xn[j]) * nw;
-            });
+            auto pass = [&](auto scaled) SGDTUNE_ALWAYS_INLINE {
+                each([&](std::int64_t j, int q) SGDTUNE_ALWAYS_INLINE {
+                    const std::int64_t off = j * K + k0;
+                    v8<T> z{};
+                    const v8<T> nw = l1_eight_values<T, false, true, true, decltype(scaled)::value>(
+                        load8(W + off) + vc * splat8(x[j]), Q + off, z, vs, vinv, vu, zero, take, take);
+                    store8(W + off, nw);
+                    l[q] += splat8(xn[j]) * nw;
+                });
+            };
+            if (unit_scales(vs))
+                pass(std::false_type{});
+            else
+                pass(std::true_type{});
         }
         const v8<T> r = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
         for (int q = 0; q < 8; ++q) out[k0 + q] = static_cast<double>(r[q]);
@@ -352,14 +375,21 @@ __attribute__((noinline)) void row_add_l1_one8(const T* x, std::int64_t d, T* W,
     const v8l all = ~v8l{};
     const v8<T> vc = splat8(c), vau = splat8(a_upd);
     std::int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        const v8<T> delta = vc * load8(x + j);
-        v8<T> z{};
-        if constexpr (UpdZ) z = load8(Z + j) - vau * delta;
-        const v8<T> nw = l1_eight_values<T, L1Z, false>(load8(W + j) + delta, Q + j, z, vs, vinv, vu, va, all, all);
-        if constexpr (UpdZ) store8(Z + j, z);
-        store8(W + j, nw);
-    }
+    auto eights = [&](auto scaled) SGDTUNE_ALWAYS_INLINE {
+        for (; j + 8 <= d; j += 8) {
+            const v8<T> delta = vc * load8(x + j);
+            v8<T> z{};
+            if constexpr (UpdZ) z = load8(Z + j) - vau * delta;
+            const v8<T> nw = l1_eight_values<T, L1Z, false, false, decltype(scaled)::value>(
+                load8(W + j) + delta, Q + j, z, vs, vinv, vu, va, all, all);
+            if constexpr (UpdZ) store8(Z + j, z);
+            store8(W + j, nw);
+        }
+    };
+    if (s == 1.0)  // (an L1 column without L2: its scale stays 1)
+        eights(std::false_type{});
+    else
+        eights(std::true_type{});
     for (; j < d; ++j) {
         const T delta = c * x[j];
         W[j] += delta;
@@ -376,13 +406,20 @@ __attribute__((noinline)) void l1_step_one8(T* W, T* Q, T* Z, std::int64_t d, do
     const v8d vs = splat8(s), vinv = splat8(inv_s), vu = splat8(u), va = splat8(a);
     const v8l all = ~v8l{};
     std::int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        v8<T> z{};
-        if constexpr (Averaging) z = load8(Z + j);
-        const v8<T> nw = l1_eight_values<T, Averaging, false>(load8(W + j), Q + j, z, vs, vinv, vu, va, all, all);
-        if constexpr (Averaging) store8(Z + j, z);
-        store8(W + j, nw);
-    }
+    auto eights = [&](auto scaled) SGDTUNE_ALWAYS_INLINE {
+        for (; j + 8 <= d; j += 8) {
+            v8<T> z{};
+            if constexpr (Averaging) z = load8(Z + j);
+            const v8<T> nw = l1_eight_values<T, Averaging, false, false, decltype(scaled)::value>(
+                load8(W + j), Q + j, z, vs, vinv, vu, va, all, all);
+            if constexpr (Averaging) store8(Z + j, z);
+            store8(W + j, nw);
+        }
+    };
+    if (s == 1.0)  // (as in row_add_l1_one8)
+        eights(std::false_type{});
+    else
+        eights(std::true_type{});
     for (; j < d; ++j) l1_weight<T, Averaging>(W, Q, Z, j, s, inv_s, u, a);
 }
 
