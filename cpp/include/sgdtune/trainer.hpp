@@ -585,7 +585,10 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // An update below the smallest normal number (1.2e-38 in float, 2.2e-308
     // in double) moves no weight above it; the features of X below it read as
     // zero. Every block, team member and thread count flushes alike, so a
-    // column's numbers still do not depend on them.
+    // column's numbers still do not depend on them. On a Zen 4 the same block
+    // gained less: batch_size 1 float64 400-407 -> 379-387 ms, float32
+    // 522-538 -> 493-494; batch_size 64 float32 95-98 -> 91-92, float64 the
+    // same (131-132 against 133-135).
     const FlushSubnormals flush;
     // the four-column code paths: compiled for AVX2 (this body is inlined into an AVX2 entry point)
     const bool avx2_body = isa != Isa::baseline;
@@ -1315,16 +1318,11 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                                 continue;
                             }
                             if (rows512 && K >= 8) {
-                                if (dot_with_update && start + 1 < n_train) {
-                                    detail::avx512::row_add_l1_dot8(X, rows[0], rows[1], block.W.data(),
-                                                                    static_cast<T*>(nullptr), K, cscaled.data(), K, 0,
-                                                                    l1_s.data(), l1_inv_s.data(), l1_u.data(),
-                                                                    l1_on.data(), acc.data(), P.data());
-                                    next_ready = true;
-                                } else {
+                                if (dot_with_update)  // (no L1 column: the update, with the next row's products)
+                                    add8(r, K, 0);
+                                else
                                     detail::avx512::row_add8(X, rows[r], block.W.data(), K, cscaled.data(),
                                                              avg_now ? block.Z.data() : nullptr, ascaled.data());
-                                }
                                 continue;
                             }
                         } else if (sparse_rows8) {
