@@ -13,6 +13,9 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
+#include <immintrin.h>
+#endif
 #include <type_traits>
 
 #include "dataset.hpp"
@@ -52,14 +55,14 @@ SGDTUNE_ALWAYS_INLINE inline v8d widen8(v8<T> v) {
     if constexpr (std::is_same_v<T, double>)
         return v;
     else
-        return __builtin_convertvector(v, v8d);
+        return (v8d)_mm512_cvtps_pd((__m256)v);
 }
 template <class T>
 SGDTUNE_ALWAYS_INLINE inline v8<T> narrow8(v8d v) {
     if constexpr (std::is_same_v<T, double>)
         return v;
     else
-        return __builtin_convertvector(v, v8f);
+        return (v8f)_mm512_cvtpd_ps((__m512d)v);
 }
 // Lane i of a where mask lane i is all ones, else of b.
 template <class T>
