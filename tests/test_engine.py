@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 from sgdtune import SGDClassifier, SGDRegressor, _core
-from sgdtune._engine import fit_folds
+from sgdtune._engine import FoldFits, fit_folds
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -188,6 +190,51 @@ def test_row_updates_that_take_the_next_rows_products_equal_separate_fits(dtype,
         _assert_same_model(row[0], clone(est).fit(X[:200], y[:200]))
         n_iter.add(row[0].n_iter_)
     assert len(n_iter) >= 3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [3, 64])
+def test_batch_coefficients_along_rows_equal_separate_fits(dtype, batch_size, isa_level):
+    # A dense mini-batch into a block of four columns or more, on one thread,
+    # takes its step coefficients row by row for each run of columns of one
+    # loss, eight columns at a time (AVX-512), then four, then one by one;
+    # alone, a column takes them four rows at a time. Runs of 13 log-loss
+    # columns (8 + 4 + 1), 6 modified-Huber (4 + 2 or 6) and 5 hinge ones,
+    # with class and sample weights, the tol criterion's loss sums (columns
+    # stop at different epochs) and a column whose predictions overflow, and
+    # regressors (targets that are not class labels): every model is the one
+    # it gets alone, or fails with the same error.
+    rng = np.random.default_rng(batch_size)
+    X = rng.normal(size=(300, 21)).astype(dtype)
+    y = (X[:, 0] - X[:, 2] + 0.5 * rng.normal(size=300) > 0).astype(int)
+    sw = rng.uniform(0.5, 2.0, size=300)
+    folds = [(np.arange(240), np.arange(240, 300))]
+    kw = {"batch_size": batch_size, "max_iter": 30, "tol": 1e-3, "n_iter_no_change": 2,
+          "random_state": 0}
+    ests = [SGDClassifier(loss="log_loss", alpha=10.0 ** (-6 + i % 5), **kw) for i in range(13)]
+    ests += [SGDClassifier(loss="modified_huber", alpha=10.0 ** (-5 + i % 3),
+                           class_weight={0: 2.0, 1: 0.5}, **kw) for i in range(6)]
+    ests += [SGDClassifier(alpha=10.0 ** (-5 + i % 3), **kw) for i in range(4)]
+    ests += [SGDClassifier(learning_rate="constant", eta0=1e307, penalty=None,  # (overflows)
+                           class_weight={0: 1e300, 1: 1e300}, **kw)]
+    fits = FoldFits(ests, X, y, folds, sample_weight=sw, errors="return")
+    fits.train()
+    n_iter = set()
+    for est, row in zip(ests, fits.fitted, strict=True):
+        alone = clone(est)
+        if isinstance(row[0], Exception):
+            with pytest.raises(type(row[0]), match=re.escape(str(row[0]))):
+                alone.fit(X[:240], y[:240], sample_weight=sw[:240])
+            continue
+        _assert_same_model(row[0], alone.fit(X[:240], y[:240], sample_weight=sw[:240]))
+        n_iter.add(row[0].n_iter_)
+    assert isinstance(fits.fitted[-1][0], ValueError)
+    assert len(n_iter) >= 3
+    target = X[:, 0] * 3.0 + rng.normal(size=300)
+    regs = [SGDRegressor(loss=loss, alpha=10.0 ** (-5 + i % 3), epsilon=0.2, **kw)
+            for loss in ("squared_error", "huber", "epsilon_insensitive") for i in range(5)]
+    for est, row in zip(regs, fit_folds(regs, X, target, folds, sample_weight=sw), strict=True):
+        _assert_same_model(row[0], clone(est).fit(X[:240], target[:240], sample_weight=sw[:240]))
 
 
 def test_a_narrowed_block_orders_its_columns_again():

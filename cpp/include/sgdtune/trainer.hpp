@@ -126,75 +126,116 @@ constexpr std::int64_t weight_bytes(std::int64_t d, std::int64_t K, bool l1, boo
 constexpr std::int64_t kTeamWorkPerMember = 6400;
 
 #if defined(SGDTUNE_HAVE_VECTORS)
-// A loss's derivative for four (prediction, target) pairs: lane by lane the
-// scalar dloss's numbers. Losses written out here take vector instructions;
-// the others (Huber's branches) go lane by lane.
-template <class Loss>
-SGDTUNE_ALWAYS_INLINE inline simd::v4d dloss4(const Loss& loss, simd::v4d p, simd::v4d y) {
-    using simd::v4d;
-    const v4d zero = {};
+// Eight doubles (used in AVX-512 functions only) and the unsigned 64-bit
+// integers of a vector of doubles' width.
+using v8d = double __attribute__((vector_size(64)));
+template <class V>
+struct UnsignedLanes;
+template <>
+struct UnsignedLanes<simd::v4d> {
+    using type = unsigned long long __attribute__((vector_size(32)));
+};
+template <>
+struct UnsignedLanes<v8d> {
+    using type = unsigned long long __attribute__((vector_size(64)));
+};
+template <class V>
+constexpr int kLanesOf = static_cast<int>(sizeof(V) / sizeof(double));
+template <class V>
+SGDTUNE_ALWAYS_INLINE inline V lanes(double x) {  // x in every lane
+    V v;
+    for (int q = 0; q < kLanesOf<V>; ++q) v[q] = x;
+    return v;
+}
+template <class V>
+SGDTUNE_ALWAYS_INLINE inline V load_lanes(const double* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+template <class V>
+SGDTUNE_ALWAYS_INLINE inline void store_lanes(double* p, V v) {
+    std::memcpy(p, &v, sizeof(v));
+}
+
+// A loss's derivative for the (prediction, target) pairs of V's lanes (four
+// or eight): lane by lane the scalar dloss's numbers. Losses written out
+// here take vector instructions; the others (Huber's branches) go lane by lane.
+template <class Loss, class V>
+SGDTUNE_ALWAYS_INLINE inline V dloss_lanes(const Loss& loss, V p, V y) {
+    const V zero = {};
     if constexpr (std::is_same_v<Loss, Hinge>) {
-        return p * y <= simd::splat(loss.threshold) ? -y : zero;
+        return p * y <= lanes<V>(loss.threshold) ? -y : zero;
     } else if constexpr (std::is_same_v<Loss, SquaredHinge>) {
-        const v4d z = simd::splat(loss.threshold) - p * y;
-        return z > zero ? simd::splat(-2.0) * y * z : zero;
+        const V z = lanes<V>(loss.threshold) - p * y;
+        return z > zero ? lanes<V>(-2.0) * y * z : zero;
     } else if constexpr (std::is_same_v<Loss, ModifiedHuber>) {
-        const v4d z = p * y;
-        return z >= simd::splat(1.0)
-                   ? zero
-                   : (z >= simd::splat(-1.0) ? simd::splat(2.0) * (simd::splat(1.0) - z) * -y : simd::splat(-4.0) * y);
+        const V z = p * y;
+        return z >= lanes<V>(1.0) ? zero
+                                  : (z >= lanes<V>(-1.0) ? lanes<V>(2.0) * (lanes<V>(1.0) - z) * -y
+                                                         : lanes<V>(-4.0) * y);
     } else if constexpr (std::is_same_v<Loss, SquaredError>) {
         return p - y;
     } else if constexpr (std::is_same_v<Loss, LogLoss>) {
         // LogLoss::dloss lane by lane: every lane computes one exp, of -z
         // above 18 (0 beyond 746) and of z otherwise, kept within exp_terms' range
-        using v4ul = unsigned long long __attribute__((vector_size(32)));
-        const v4d z = p * y;
-        const v4d above = simd::splat(18.0), neg_y = -y;
-        v4d arg = z > above ? -z : z;
-        arg = arg < simd::splat(-746.0) ? simd::splat(-746.0) : arg;
-        const v4d e = exp_terms<v4d, v4ul>(arg);
-        const v4d big = neg_y * (z > simd::splat(746.0) ? zero : e);
-        const v4d mid = neg_y / (e + simd::splat(1.0));
+        const V z = p * y;
+        const V above = lanes<V>(18.0), neg_y = -y;
+        V arg = z > above ? -z : z;
+        arg = arg < lanes<V>(-746.0) ? lanes<V>(-746.0) : arg;
+        const V e = exp_terms<V, typename UnsignedLanes<V>::type>(arg);
+        const V big = neg_y * (z > lanes<V>(746.0) ? zero : e);
+        const V mid = neg_y / (e + lanes<V>(1.0));
         return z > above ? big : (z < -above ? neg_y : mid);
     } else {
-        return v4d{loss.dloss(p[0], y[0]), loss.dloss(p[1], y[1]), loss.dloss(p[2], y[2]), loss.dloss(p[3], y[3])};
+        V out;
+        for (int q = 0; q < kLanesOf<V>; ++q) out[q] = loss.dloss(p[q], y[q]);
+        return out;
     }
 }
-
-// A loss's values for four pairs, lane by lane the scalar loss's numbers
-// (dloss4's counterpart, for the loss sums of the tol criterion).
 template <class Loss>
-SGDTUNE_ALWAYS_INLINE inline simd::v4d loss4(const Loss& loss, simd::v4d p, simd::v4d y) {
-    using simd::v4d;
-    const v4d zero = {};
+SGDTUNE_ALWAYS_INLINE inline simd::v4d dloss4(const Loss& loss, simd::v4d p, simd::v4d y) {
+    return dloss_lanes(loss, p, y);
+}
+
+// A loss's values for V's lanes, lane by lane the scalar loss's numbers
+// (dloss_lanes' counterpart, for the loss sums of the tol criterion).
+template <class Loss, class V>
+SGDTUNE_ALWAYS_INLINE inline V loss_lanes(const Loss& loss, V p, V y) {
+    const V zero = {};
     if constexpr (std::is_same_v<Loss, Hinge>) {
-        const v4d z = simd::splat(loss.threshold) - p * y;
+        const V z = lanes<V>(loss.threshold) - p * y;
         return z > zero ? z : zero;
     } else if constexpr (std::is_same_v<Loss, SquaredHinge>) {
-        const v4d z = simd::splat(loss.threshold) - p * y;
+        const V z = lanes<V>(loss.threshold) - p * y;
         return z > zero ? z * z : zero;
     } else if constexpr (std::is_same_v<Loss, ModifiedHuber>) {
-        const v4d z = p * y;
-        return z >= simd::splat(1.0) ? zero
-                                     : (z >= simd::splat(-1.0) ? (simd::splat(1.0) - z) * (simd::splat(1.0) - z)
-                                                               : simd::splat(-4.0) * z);
+        const V z = p * y;
+        return z >= lanes<V>(1.0) ? zero
+                                  : (z >= lanes<V>(-1.0) ? (lanes<V>(1.0) - z) * (lanes<V>(1.0) - z)
+                                                         : lanes<V>(-4.0) * z);
     } else if constexpr (std::is_same_v<Loss, SquaredError>) {
-        return simd::splat(0.5) * (p - y) * (p - y);
+        return lanes<V>(0.5) * (p - y) * (p - y);
     } else if constexpr (std::is_same_v<Loss, LogLoss>) {
         // LogLoss::loss lane by lane: one exp a lane, of -z within [-746, 18]
         // (the lanes beyond take exp's value, or -z, or 0), and log1p of it
-        using v4ul = unsigned long long __attribute__((vector_size(32)));
-        const v4d z = p * y, above = simd::splat(18.0);
-        v4d arg = -z;
-        arg = arg < simd::splat(-746.0) ? simd::splat(-746.0) : arg;
+        using U = typename UnsignedLanes<V>::type;
+        const V z = p * y, above = lanes<V>(18.0);
+        V arg = -z;
+        arg = arg < lanes<V>(-746.0) ? lanes<V>(-746.0) : arg;
         arg = arg > above ? above : arg;
-        const v4d e = exp_terms<v4d, v4ul>(arg);
-        const v4d mid = log1p_terms<v4d, v4ul>(e);
-        return z > above ? (z > simd::splat(746.0) ? zero : e) : (z < -above ? -z : mid);
+        const V e = exp_terms<V, U>(arg);
+        const V mid = log1p_terms<V, U>(e);
+        return z > above ? (z > lanes<V>(746.0) ? zero : e) : (z < -above ? -z : mid);
     } else {
-        return v4d{loss.loss(p[0], y[0]), loss.loss(p[1], y[1]), loss.loss(p[2], y[2]), loss.loss(p[3], y[3])};
+        V out;
+        for (int q = 0; q < kLanesOf<V>; ++q) out[q] = loss.loss(p[q], y[q]);
+        return out;
     }
+}
+template <class Loss>
+SGDTUNE_ALWAYS_INLINE inline simd::v4d loss4(const Loss& loss, simd::v4d p, simd::v4d y) {
+    return loss_lanes(loss, p, y);
 }
 #endif
 
@@ -353,6 +394,69 @@ SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowCo
     return true;  // (with_loss passes a result on; finiteness is in a.finite)
 }
 
+#if defined(SGDTUNE_HAVE_VECTORS)
+// The step coefficients of a batch of `rows` rows (row-major rows x K: P, C)
+// for the columns k0 <= k < k1 of a block, which share their loss:
+// column_coefficients' numbers for each column (no passive-aggressive step),
+// V's lanes (four or eight columns) at a time along each row, with a.target
+// and a.weight taken per row from targets[] and weights[]. finite[k] becomes
+// 0 where a row's prediction is not finite; where `sums` is given, each row's
+// loss value is added to sums[k], in row order. (column_coefficients gathers
+// four rows of a column, K apart, and scatters their coefficients; and a
+// row's log loss derivative is a chain of some twenty operations, which
+// eight lanes take as quickly as four.)
+template <class V, class Loss>
+SGDTUNE_ALWAYS_INLINE inline bool batch_coefficients(const Loss& loss, const RowColumns& a, const double* targets,
+                                                     const double* weights, std::int64_t rows, std::int64_t K,
+                                                     std::int64_t k0, std::int64_t k1, double* sums) {
+    const double inv_b = 1.0 / static_cast<double>(rows);
+    std::int64_t k = k0;
+    constexpr int L = kLanesOf<V>;
+    const V zero = {}, one = lanes<V>(1.0), minus_one = lanes<V>(-1.0);
+    const V lo = lanes<V>(-kMaxDloss), hi = lanes<V>(kMaxDloss), vinv_b = lanes<V>(inv_b);
+    for (; k + L <= k1; k += L) {
+        const V scale = load_lanes<V>(a.scale + k), intercept = load_lanes<V>(a.intercept + k);
+        const V tc = load_lanes<V>(a.tc + k), neg_eta = -load_lanes<V>(a.eta + k);
+        const V wpos = load_lanes<V>(a.wpos + k), wneg = load_lanes<V>(a.wneg + k);
+        const auto clf = tc >= zero;
+        auto fin = zero == zero;
+        V sum = sums != nullptr ? load_lanes<V>(sums + k) : zero;
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const V p = scale * load_lanes<V>(a.P + r * K + k) + intercept;
+            fin &= p - p == zero;  // false for infinities and NaN
+            const V t = lanes<V>(targets[r]);
+            const V y = clf ? (t == tc ? one : minus_one) : t;
+            const V d = dloss_lanes(loss, p, y);
+            const V g = d < lo ? lo : (hi < d ? hi : d);  // std::clamp's choice
+            const V cw = clf ? (y > zero ? wpos : wneg) : one;
+            store_lanes(a.coef + r * K + k, neg_eta * g * cw * lanes<V>(weights[r]) * vinv_b);
+            if (sums != nullptr) sum += loss_lanes(loss, p, y);
+        }
+        for (int q = 0; q < L; ++q)
+            if (fin[q] == 0) a.finite[k + q] = 0;
+        if (sums != nullptr) store_lanes(sums + k, sum);
+    }
+    if constexpr (L > 4)  // (four columns left or more: four at a time)
+        if (k + 4 <= k1)
+            return batch_coefficients<simd::v4d>(loss, a, targets, weights, rows, K, k, k1, sums);
+    for (; k < k1; ++k) {
+        const bool clf = a.tc[k] >= 0.0;
+        int finite = 1;
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const double p = a.scale[k] * a.P[r * K + k] + a.intercept[k];
+            finite &= static_cast<int>(std::isfinite(p));
+            const double y = clf ? select(targets[r] == a.tc[k], 1.0, -1.0) : targets[r];
+            const double g = std::clamp(loss.dloss(p, y), -kMaxDloss, kMaxDloss);
+            const double cw = clf ? select(y > 0.0, a.wpos[k], a.wneg[k]) : 1.0;
+            a.coef[r * K + k] = -a.eta[k] * g * cw * weights[r] * inv_b;
+            if (sums != nullptr) sums[k] += loss.loss(p, y);
+        }
+        if (finite == 0) a.finite[k] = 0;
+    }
+    return true;  // (finiteness is in a.finite)
+}
+#endif
+
 // with_loss(kind, epsilon, f) out of line, compiled for the baseline
 // instruction set or AVX2 (`wide`): f (a lambda, which does not take the
 // instruction set of the function it is written in) must be
@@ -368,6 +472,13 @@ bool with_loss_base(LossKind kind, double epsilon, F& f) {
 #ifdef SGDTUNE_X86_DISPATCH
 template <class F>
 __attribute__((noinline, target("avx2"))) bool with_loss_avx2(LossKind kind, double epsilon, F& f) {
+    return with_loss(kind, epsilon, f);
+}
+#endif
+#ifdef SGDTUNE_X86_DISPATCH
+template <class F>
+__attribute__((noinline, target("avx512f,avx512vl,avx512dq,avx512bw"))) bool with_loss_avx512(LossKind kind,
+                                                                                          double epsilon, F& f) {
     return with_loss(kind, epsilon, f);
 }
 #endif
@@ -644,6 +755,14 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // planner puts columns of a loss side by side). Per-column constants for
     // it, and the runs.
     const bool row_runs = b == 1 && K >= 4 && avx2_body && !any_pa;
+    // Dense mini-batches into such a block, on one thread: the batch's
+    // coefficients of each run in one call, four columns at a time along the
+    // rows (batch_coefficients), with the same per-column constants and runs.
+#if defined(SGDTUNE_HAVE_VECTORS)
+    const bool batch_runs = std::is_same_v<Data, DenseView<T>> && b > 1 && K >= 4 && avx2_body && !any_pa;
+#else
+    const bool batch_runs = false;
+#endif
     std::vector<double> col_tc, col_wpos, col_wneg;
     // Where every column takes the "optimal" schedule, its constants and the
     // columns' t for one loop over the columns (Schedule::optimal_eta), whose
@@ -672,7 +791,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         double epsilon;
     };
     std::vector<LossRun> loss_runs;
-    if (row_runs) {
+    if (row_runs || batch_runs) {
         row_finite.assign(static_cast<std::size_t>(K), 1);
         if (loss_sum) row_loss_values.assign(static_cast<std::size_t>(K), 0.0);
         all_optimal = true;
@@ -1198,6 +1317,38 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             } else {
                 col_t_fresh = false;
             }
+            // (a batch's coefficients, the columns' finiteness in row_finite
+            // and their loss sums so far, with this batch's, in row_loss_values)
+            const bool batch_now = batch_runs && members == 1 && !one_pass_now;
+#if defined(SGDTUNE_HAVE_VECTORS)
+            if (batch_now) {
+                for (std::int64_t k = 0; k < K; ++k) etas[k] = cols[k].active ? cols[k].sched.eta(cols[k].t) : 0.0;
+                std::fill(row_finite.begin(), row_finite.end(), static_cast<unsigned char>(1));
+                if (loss_sum)
+                    for (std::int64_t k = 0; k < K; ++k) row_loss_values[k] = cols[k].sumloss;
+                const detail::RowColumns rc{P.data(),       block.scale.data(), block.intercept.data(),
+                                            etas.data(),    col_tc.data(),      col_wpos.data(),
+                                            col_wneg.data(), 0.0,               0.0,
+                                            C.data(),       row_finite.data(),  nullptr};
+                double* sums = loss_sum ? row_loss_values.data() : nullptr;
+                for (const LossRun& run : loss_runs) {
+#ifdef SGDTUNE_X86_DISPATCH
+                    if (rows512) {  // eight columns at a time
+                        auto eights = [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
+                            return detail::batch_coefficients<detail::v8d>(loss, rc, targets.data(), weights.data(),
+                                                                           bsz, K, run.k0, run.k1, sums);
+                        };
+                        detail::with_loss_avx512(run.kind, run.epsilon, eights);
+                        continue;
+                    }
+#endif
+                    with_loss_isa(avx2_body, run.kind, run.epsilon, [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
+                        return detail::batch_coefficients<simd::v4d>(loss, rc, targets.data(), weights.data(), bsz,
+                                                                     K, run.k0, run.k1, sums);
+                    });
+                }
+            }
+#endif
             for (std::int64_t k = 0; k < K && !row_fast; ++k) {
                 ColumnState& c = cols[k];
                 if (!c.active) {
@@ -1210,6 +1361,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     if (loss_sum) col_sumloss[k] += row_loss_values[k];
                 } else if (one_pass_now) {
                     finite = one_pass_finite;  // (etas[0] and C taken with the forward pass)
+                } else if (batch_now) {
+                    finite = row_finite[k] != 0;
+                    if (loss_sum) c.sumloss = row_loss_values[k];
                 } else if (members == 1) {
                     etas[k] = c.sched.eta(c.t);
                     finite = with_loss_isa(avx2_body, c.spec.loss, c.spec.epsilon,
