@@ -193,17 +193,19 @@ def test_row_updates_that_take_the_next_rows_products_equal_separate_fits(dtype,
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("batch_size", [3, 64])
-def test_batch_coefficients_along_rows_equal_separate_fits(dtype, batch_size, isa_level):
-    # A dense mini-batch into a block of four columns or more, on one thread,
-    # takes its step coefficients row by row for each run of columns of one
-    # loss, eight columns at a time (AVX-512), then four, then one by one;
-    # alone, a column takes them four rows at a time. Runs of 13 log-loss
-    # columns (8 + 4 + 1), 6 modified-Huber (4 + 2 or 6) and 5 hinge ones,
-    # with class and sample weights, the tol criterion's loss sums (columns
-    # stop at different epochs) and a column whose predictions overflow, and
-    # regressors (targets that are not class labels): every model is the one
-    # it gets alone, or fails with the same error.
+@pytest.mark.parametrize("batch_size", [1, 3, 64])
+def test_step_coefficients_along_rows_equal_separate_fits(dtype, batch_size, isa_level):
+    # A block of four columns or more takes its step coefficients a row at a
+    # time for each run of columns of one loss, eight columns at a time
+    # (AVX-512), then four, then one by one: at batch_size 1 (no
+    # passive-aggressive step), and for a dense mini-batch on one thread
+    # along each of its rows; alone, a column takes them four rows at a time.
+    # Runs of 13 log-loss columns (8 + 4 + 1), 6 modified-Huber (4 + 2 or 6)
+    # and 5 hinge ones, with class and sample weights, the tol criterion's
+    # loss sums (columns stop at different epochs), a column whose
+    # predictions overflow, and regressors (targets that are not class
+    # labels): every model is the one it gets alone, or fails with the same
+    # error.
     rng = np.random.default_rng(batch_size)
     X = rng.normal(size=(300, 21)).astype(dtype)
     y = (X[:, 0] - X[:, 2] + 0.5 * rng.normal(size=300) > 0).astype(int)
@@ -211,9 +213,10 @@ def test_batch_coefficients_along_rows_equal_separate_fits(dtype, batch_size, is
     folds = [(np.arange(240), np.arange(240, 300))]
     kw = {"batch_size": batch_size, "max_iter": 30, "tol": 1e-3, "n_iter_no_change": 2,
           "random_state": 0}
-    ests = [SGDClassifier(loss="log_loss", alpha=10.0 ** (-6 + i % 5), **kw) for i in range(13)]
+    ests = [SGDClassifier(loss="log_loss", alpha=10.0 ** (-6 + i % 5),
+                          class_weight=({0: 2.0, 1: 0.5}, "balanced")[i % 2], **kw) for i in range(13)]
     ests += [SGDClassifier(loss="modified_huber", alpha=10.0 ** (-5 + i % 3),
-                           class_weight={0: 2.0, 1: 0.5}, **kw) for i in range(6)]
+                           class_weight={0: 0.5, 1: 3.0}, **kw) for i in range(6)]
     ests += [SGDClassifier(alpha=10.0 ** (-5 + i % 3), **kw) for i in range(4)]
     ests += [SGDClassifier(learning_rate="constant", eta0=1e307, penalty=None,  # (overflows)
                            class_weight={0: 1e300, 1: 1e300}, **kw)]

@@ -182,7 +182,11 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vecto
                              &sb = jobs[i].specs[static_cast<std::size_t>(b)];
             return sa.loss != sb.loss ? sa.loss < sb.loss : sa.epsilon < sb.epsilon;
         };
-        std::stable_sort(plain.begin(), plain.end(), by_loss);
+        // (and the losses' order reversed from one group of columns to the
+        // next, columns without L1, L1 without L2, elastic-net, so that a
+        // loss runs on across a boundary: the 24-configuration grid's block
+        // takes four runs, not six, two of them of eight columns)
+        std::stable_sort(plain.begin(), plain.end(), [&](std::int64_t a, std::int64_t b) { return by_loss(b, a); });
         // (the L1 columns without an L2 term first: their scales stay 1, and
         // an L1 step over eight such columns leaves out its products with
         // them, rows512.hpp's unit_scales: the 24-configuration grid's
@@ -192,7 +196,7 @@ std::vector<Chunk> plan_chunks(const std::vector<Job<T>>& jobs, const std::vecto
         std::stable_sort(l1.begin(), l1.end(), [&](std::int64_t a, std::int64_t b) {
             const bool la = has_l2(jobs[i].specs[static_cast<std::size_t>(a)].penalty),
                        lb = has_l2(jobs[i].specs[static_cast<std::size_t>(b)].penalty);
-            return la != lb ? lb : by_loss(a, b);
+            return la != lb ? lb : la ? by_loss(b, a) : by_loss(a, b);
         });
         const auto K = static_cast<std::int64_t>(live[i].size());
         const auto P = static_cast<std::int64_t>(plain.size()), L = static_cast<std::int64_t>(l1.size());

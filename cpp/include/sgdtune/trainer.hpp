@@ -347,7 +347,8 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
 
 // The step coefficients of one row (a batch of one) for the columns
 // k0 <= k < k1 of a block, which share their loss: column_coefficients' numbers
-// for each (no passive-aggressive step), four columns at a time. Per-column
+// for each (no passive-aggressive step), V's lanes (four or eight columns) at
+// a time, then four, then one by one (V void: four). Per-column
 // parameters in arrays: eta, scale, intercept, the target class (tc < 0:
 // regression) and class weights; finite[k] is 0 where the prediction is not
 // finite; loss[k] the column's loss value, where `loss` is given (for the
@@ -359,26 +360,32 @@ struct RowColumns {
     unsigned char* finite;
     double* loss;
 };
-template <class Loss>
+template <class V = void, class Loss>
 SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowColumns& a, std::int64_t k0,
                                                    std::int64_t k1) {
     std::int64_t k = k0;
 #if defined(SGDTUNE_HAVE_VECTORS)
-    using simd::v4d;
-    const v4d zero = {}, one = simd::splat(1.0), minus_one = simd::splat(-1.0), t = simd::splat(a.target);
-    const v4d lo = simd::splat(-kMaxDloss), hi = simd::splat(kMaxDloss), w = simd::splat(a.weight);
-    for (; k + 4 <= k1; k += 4) {
-        const v4d p = simd::load(a.scale + k) * simd::load(a.P + k) + simd::load(a.intercept + k);
-        const simd::v4l fin = p - p == zero;  // false for infinities and NaN
-        const v4d tc = simd::load(a.tc + k);
-        const simd::v4l clf = tc >= zero;
-        const v4d y = clf ? (t == tc ? one : minus_one) : t;
-        const v4d d = dloss4(loss, p, y);
-        const v4d g = d < lo ? lo : (hi < d ? hi : d);  // std::clamp's choice
-        const v4d cw = clf ? (y > zero ? simd::load(a.wpos + k) : simd::load(a.wneg + k)) : one;
-        simd::store(a.coef + k, -simd::load(a.eta + k) * g * cw * w);  // (column_coefficients' 1 / bsz is 1)
-        for (int q = 0; q < 4; ++q) a.finite[k + q] = fin[q] != 0 ? 1 : 0;
-        if (a.loss != nullptr) simd::store(a.loss + k, loss4(loss, p, y));
+    if constexpr (std::is_void_v<V>) {
+        return row_coefficients<simd::v4d>(loss, a, k0, k1);
+    } else {
+        constexpr int L = kLanesOf<V>;
+        const V zero = {}, one = lanes<V>(1.0), minus_one = lanes<V>(-1.0), t = lanes<V>(a.target);
+        const V lo = lanes<V>(-kMaxDloss), hi = lanes<V>(kMaxDloss), w = lanes<V>(a.weight);
+        for (; k + L <= k1; k += L) {
+            const V p = load_lanes<V>(a.scale + k) * load_lanes<V>(a.P + k) + load_lanes<V>(a.intercept + k);
+            const auto fin = p - p == zero;  // false for infinities and NaN
+            const V tc = load_lanes<V>(a.tc + k);
+            const auto clf = tc >= zero;
+            const V y = clf ? (t == tc ? one : minus_one) : t;
+            const V d = dloss_lanes(loss, p, y);
+            const V g = d < lo ? lo : (hi < d ? hi : d);  // std::clamp's choice
+            const V cw = clf ? (y > zero ? load_lanes<V>(a.wpos + k) : load_lanes<V>(a.wneg + k)) : one;
+            store_lanes(a.coef + k, -load_lanes<V>(a.eta + k) * g * cw * w);  // (column_coefficients' 1 / bsz is 1)
+            for (int q = 0; q < L; ++q) a.finite[k + q] = fin[q] != 0 ? 1 : 0;
+            if (a.loss != nullptr) store_lanes(a.loss + k, loss_lanes(loss, p, y));
+        }
+        if constexpr (L > 4)  // (four columns left or more: four at a time)
+            if (k + 4 <= k1) return row_coefficients<simd::v4d>(loss, a, k, k1);
     }
 #endif
     for (; k < k1; ++k) {
@@ -750,7 +757,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     const bool loss_sum = opt.compute_objective || (opt.use_tol && !opt.early_stopping);
     // Batches of one row into a block of several columns: the step
     // coefficients of each run of columns with the same loss in one call,
-    // four columns at a time (row_coefficients), with their loss values where
+    // four or eight columns at a time (row_coefficients; eight with AVX-512
+    // in a run of eight or more), with their loss values where
     // they are summed, where no passive-aggressive step asks for more (the
     // planner puts columns of a loss side by side). Per-column constants for
     // it, and the runs.
@@ -1281,10 +1289,20 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                                             col_wneg.data(), targets[0],        weights[0],
                                             C.data(),       row_finite.data(),
                                             loss_sum ? row_loss_values.data() : nullptr};
-                for (const LossRun& run : loss_runs)
+                for (const LossRun& run : loss_runs) {
+#ifdef SGDTUNE_X86_DISPATCH
+                    if (rows512 && run.k1 - run.k0 >= 8) {  // eight columns at a time
+                        auto eights = [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
+                            return detail::row_coefficients<detail::v8d>(loss, rc, run.k0, run.k1);
+                        };
+                        detail::with_loss_avx512(run.kind, run.epsilon, eights);
+                        continue;
+                    }
+#endif
                     with_loss_isa(avx2_body, run.kind, run.epsilon, [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
                         return detail::row_coefficients(loss, rc, run.k0, run.k1);
                     });
+                }
             }
             bool row_fast = row_runs && all_optimal && all_active && !block.averaging;
             if (row_fast) {
