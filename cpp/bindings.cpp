@@ -624,28 +624,34 @@ PYBIND11_MODULE(_core, m) {
                 map_loss(kind, epsilon, p, y, [](const auto& l, double a, double b) { return l.loss(a, b); }),
                 map_loss(kind, epsilon, p, y, [](const auto& l, double a, double b) { return l.dloss(a, b); }));
 #if defined(SGDTUNE_HAVE_VECTORS)
-            // four pairs at a time (the last ones padded with copies of the
-            // first; map_loss above checked the shapes)
+            // four and eight pairs at a time (the last ones padded with copies
+            // of the first; map_loss above checked the shapes)
             const py::ssize_t n = p.size();
-            py::array_t<double> values(n), derivs(n);
             auto pp = p.unchecked<1>(), yy = y.unchecked<1>();
-            auto v = values.mutable_unchecked<1>(), dv = derivs.mutable_unchecked<1>();
-            with_loss(kind, epsilon, [&](const auto& loss) {
-                for (py::ssize_t i = 0; i < n; i += 4) {
-                    simd::v4d a{}, b{};
-                    for (int q = 0; q < 4; ++q) {
-                        const py::ssize_t j = i + q < n ? i + q : 0;
-                        a[q] = pp(j);
-                        b[q] = yy(j);
+            auto in_lanes = [&](auto lanes_tag) {
+                using V = decltype(lanes_tag);
+                constexpr int L = detail::kLanesOf<V>;
+                py::array_t<double> values(n), derivs(n);
+                auto v = values.mutable_unchecked<1>(), dv = derivs.mutable_unchecked<1>();
+                with_loss(kind, epsilon, [&](const auto& loss) {
+                    for (py::ssize_t i = 0; i < n; i += L) {
+                        V a{}, b{};
+                        for (int q = 0; q < L; ++q) {
+                            const py::ssize_t j = i + q < n ? i + q : 0;
+                            a[q] = pp(j);
+                            b[q] = yy(j);
+                        }
+                        const V lv = detail::loss_lanes(loss, a, b), dl = detail::dloss_lanes(loss, a, b);
+                        for (int q = 0; q < L && i + q < n; ++q) {
+                            v(i + q) = lv[q];
+                            dv(i + q) = dl[q];
+                        }
                     }
-                    const simd::v4d lv = detail::loss4(loss, a, b), dl = detail::dloss4(loss, a, b);
-                    for (int q = 0; q < 4 && i + q < n; ++q) {
-                        v(i + q) = lv[q];
-                        dv(i + q) = dl[q];
-                    }
-                }
-            });
-            out["four"] = py::make_tuple(values, derivs);
+                });
+                return py::make_tuple(values, derivs);
+            };
+            out["four"] = in_lanes(simd::v4d{});
+            out["eight"] = in_lanes(detail::v8d{});
 #endif
             return out;
         },

@@ -195,8 +195,9 @@ def test_loss_derivative_matches_finite_difference(loss):
 @pytest.mark.parametrize("loss", list(_core.Loss.__members__))
 def test_loss_vector_forms_give_the_scalar_bits(loss):
     # The trainer computes losses and their derivatives four rows (or
-    # columns) at a time; a row's numbers must not depend on which rows share
-    # its vector, nor on whether the last rows of a batch go one by one.
+    # columns, or eight columns) at a time; a row's numbers must not depend
+    # on which rows share its vector, nor on whether the last rows of a batch
+    # go one by one.
     # Margins in every branch: log loss's beyond +-18 and +-746 (and its
     # middle, where exp's and log1p's last bits show), the hinges' kinks.
     kind = _core.Loss.__members__[loss]
@@ -213,8 +214,9 @@ def test_loss_vector_forms_give_the_scalar_bits(loss):
     forms = _core.loss_forms(kind, 0.3, p, y)
     if "four" not in forms:
         pytest.skip("this build has no vector forms")
-    assert_array_equal(forms["four"][0], forms["scalar"][0])
-    assert_array_equal(forms["four"][1], forms["scalar"][1])
+    for lanes in ("four", "eight"):
+        assert_array_equal(forms[lanes][0], forms["scalar"][0], err_msg=lanes)
+        assert_array_equal(forms[lanes][1], forms["scalar"][1], err_msg=lanes)
     assert np.all(np.isfinite(forms["scalar"][0]))
 
 

@@ -158,6 +158,14 @@ SGDTUNE_ALWAYS_INLINE inline void store_lanes(double* p, V v) {
     std::memcpy(p, &v, sizeof(v));
 }
 
+// f(p[q], y[q]) in each lane q.
+template <class V, class F>
+SGDTUNE_ALWAYS_INLINE inline V lane_by_lane(V p, V y, const F& f) {
+    V out;
+    for (int q = 0; q < kLanesOf<V>; ++q) out[q] = f(p[q], y[q]);
+    return out;
+}
+
 // A loss's derivative for the (prediction, target) pairs of V's lanes (four
 // or eight): lane by lane the scalar dloss's numbers. Losses written out
 // here take vector instructions; the others (Huber's branches) go lane by lane.
@@ -188,14 +196,8 @@ SGDTUNE_ALWAYS_INLINE inline V dloss_lanes(const Loss& loss, V p, V y) {
         const V mid = neg_y / (e + lanes<V>(1.0));
         return z > above ? big : (z < -above ? neg_y : mid);
     } else {
-        V out;
-        for (int q = 0; q < kLanesOf<V>; ++q) out[q] = loss.dloss(p[q], y[q]);
-        return out;
+        return lane_by_lane(p, y, [&](double pq, double yq) { return loss.dloss(pq, yq); });
     }
-}
-template <class Loss>
-SGDTUNE_ALWAYS_INLINE inline simd::v4d dloss4(const Loss& loss, simd::v4d p, simd::v4d y) {
-    return dloss_lanes(loss, p, y);
 }
 
 // A loss's values for V's lanes, lane by lane the scalar loss's numbers
@@ -228,14 +230,8 @@ SGDTUNE_ALWAYS_INLINE inline V loss_lanes(const Loss& loss, V p, V y) {
         const V mid = log1p_terms<V, U>(e);
         return z > above ? (z > lanes<V>(746.0) ? zero : e) : (z < -above ? -z : mid);
     } else {
-        V out;
-        for (int q = 0; q < kLanesOf<V>; ++q) out[q] = loss.loss(p[q], y[q]);
-        return out;
+        return lane_by_lane(p, y, [&](double pq, double yq) { return loss.loss(pq, yq); });
     }
-}
-template <class Loss>
-SGDTUNE_ALWAYS_INLINE inline simd::v4d loss4(const Loss& loss, simd::v4d p, simd::v4d y) {
-    return loss_lanes(loss, p, y);
 }
 #endif
 
@@ -296,13 +292,13 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
                 all_finite &= (p - p == zero);  // false for infinities and NaN
                 const v4d t = simd::load(targets + r);
                 const v4d y = clf ? (t == vtc ? one : minus_one) : t;
-                const v4d d = dloss4(loss, p, y);
+                const v4d d = dloss_lanes(loss, p, y);
                 const v4d g = d < lo ? lo : (hi < d ? hi : d);  // std::clamp's choice
                 const v4d cw = clf ? (y > zero ? vwpos : vwneg) : one;
                 const v4d out = neg_eta * g * cw * simd::load(weights + r) * vinv_b;
                 for (int q = 0; q < 4; ++q) coef[(r + q) * stride] = out[q];
                 if (with_loss_sum) {
-                    const v4d lv = loss4(loss, p, y);
+                    const v4d lv = loss_lanes(loss, p, y);
                     for (int q = 0; q < 4; ++q) add_loss(r + q, lv[q]);
                 }
             }
