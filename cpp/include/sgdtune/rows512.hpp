@@ -51,11 +51,12 @@ SGDTUNE_ALWAYS_INLINE inline v8<T> splat8(T x) {
     return __builtin_shufflevector(first, first, 0, 0, 0, 0, 0, 0, 0, 0);
 }
 // Eight T widened to double, and eight doubles rounded to T: one conversion
-// each. (GCC 12 split __builtin_convertvector's widening into halves, 24
-// float32 L1 columns at batch_size 1 on a Zen 4 1707-1749 -> 1458-1463 ns a
-// row with one; conversions written element by element it folded, a widening
-// of a rounding into nothing, which changed the numbers of averaged float32
-// columns; the masked forms, all lanes taken, leave nothing undefined.)
+// each. (GCC 12 split __builtin_convertvector's widening into halves; with
+// one conversion, 24 float32 L1 columns at batch_size 1 on a Zen 4 took
+// 1458-1463 ns a row instead of 1707-1749. Written element by element, GCC
+// folded a widening of a rounding into nothing, which changed the numbers
+// of averaged float32 columns. The masked forms, all lanes taken, leave no
+// lane undefined, which GCC 12 warned of in the plain ones.)
 template <class T>
 SGDTUNE_ALWAYS_INLINE inline v8d widen8(v8<T> v) {
     if constexpr (std::is_same_v<T, double>)
