@@ -207,39 +207,54 @@ SGDTUNE_ALWAYS_INLINE inline bool unit_scales(v8d vs) {
 // features in the same pass (l1_step_block's numbers: each weight takes its
 // update, then its step, as when the two passes go one after the other; the Q
 // entries of the other columns are written back unchanged). l1_lo >= l1_hi:
-// the update alone. `each(f)` calls f(j, x_j) for the row's features, which
-// must be distinct. Returns the first column left (K % 8 of them) for the
-// four-column code.
-template <class T, class Each>
+// the update alone. `each(f)` calls f(j, x_j, lane) for the row's features,
+// which must be distinct; each eight's new weights at feature j go to
+// seen(j, lane, w) once stored, and after(k0) follows the eight k0..k0+7.
+// Returns the first column left (K % 8 of them) for the four-column code.
+template <class T, class Each, class Seen, class After>
 SGDTUNE_ALWAYS_INLINE inline std::int64_t add_l1_eights(const Each& each, T* W, T* Q, std::int64_t K, const T* c,
                                                         std::int64_t l1_lo, std::int64_t l1_hi, const double* s,
-                                                        const double* inv_s, const double* u, const double* on) {
+                                                        const double* inv_s, const double* u, const double* on,
+                                                        const Seen& seen, const After& after) {
     std::int64_t k0 = 0;
     for (; k0 + 8 <= K; k0 += 8) {
         const v8<T> vc = load8(c + k0);
         if (k0 + 8 <= l1_lo || k0 >= l1_hi) {  // no L1 step among these eight columns
-            each([&](std::int64_t j, T xj) SGDTUNE_ALWAYS_INLINE {
+            each([&](std::int64_t j, T xj, int lane) SGDTUNE_ALWAYS_INLINE {
                 T* w = W + j * K + k0;
-                store8(w, load8(w) + vc * splat8(xj));
+                const v8<T> nw = load8(w) + vc * splat8(xj);
+                store8(w, nw);
+                seen(j, lane, nw);
             });
-            continue;
+        } else {
+            const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
+            const v8l take = l1_take8(on, k0, l1_lo, l1_hi);
+            auto pass = [&](auto scaled) SGDTUNE_ALWAYS_INLINE {
+                each([&](std::int64_t j, T xj, int lane) SGDTUNE_ALWAYS_INLINE {
+                    const std::int64_t off = j * K + k0;
+                    v8<T> z{};
+                    const v8<T> nw = l1_eight_values<T, false, true, true, decltype(scaled)::value>(
+                        load8(W + off) + vc * splat8(xj), Q + off, z, vs, vinv, vu, zero, take, take);
+                    store8(W + off, nw);
+                    seen(j, lane, nw);
+                });
+            };
+            if (unit_scales(vs))
+                pass(std::false_type{});
+            else
+                pass(std::true_type{});
         }
-        const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
-        const v8l take = l1_take8(on, k0, l1_lo, l1_hi);
-        auto pass = [&](auto scaled) SGDTUNE_ALWAYS_INLINE {
-            each([&](std::int64_t j, T xj) SGDTUNE_ALWAYS_INLINE {
-                const std::int64_t off = j * K + k0;
-                v8<T> z{};
-                store8(W + off, l1_eight_values<T, false, true, true, decltype(scaled)::value>(
-                                    load8(W + off) + vc * splat8(xj), Q + off, z, vs, vinv, vu, zero, take, take));
-            });
-        };
-        if (unit_scales(vs))
-            pass(std::false_type{});
-        else
-            pass(std::true_type{});
+        after(k0);
     }
     return k0;
+}
+template <class T, class Each>
+SGDTUNE_ALWAYS_INLINE inline std::int64_t add_l1_eights(const Each& each, T* W, T* Q, std::int64_t K, const T* c,
+                                                        std::int64_t l1_lo, std::int64_t l1_hi, const double* s,
+                                                        const double* inv_s, const double* u, const double* on) {
+    return add_l1_eights(each, W, Q, K, c, l1_lo, l1_hi, s, inv_s, u, on,
+                         [](std::int64_t, int, v8<T>) SGDTUNE_ALWAYS_INLINE {},
+                         [](std::int64_t) SGDTUNE_ALWAYS_INLINE {});
 }
 
 // add_l1_eights for a sparse row (distinct features), the rest by row_add and l1_step_block.
@@ -250,7 +265,7 @@ __attribute__((noinline)) void csr_row_add8(const CsrView<T, I>& X, std::int64_t
                                             const double* on) {
     const auto b = static_cast<std::int64_t>(X.indptr[i]), e = static_cast<std::int64_t>(X.indptr[i + 1]);
     auto each = [&](auto&& f) SGDTUNE_ALWAYS_INLINE {
-        for (std::int64_t p = b; p < e; ++p) f(static_cast<std::int64_t>(X.indices[p]), X.data[p]);
+        for (std::int64_t p = b; p < e; ++p) f(static_cast<std::int64_t>(X.indices[p]), X.data[p], 0);
     };
     const std::int64_t k0 = add_l1_eights(each, W, Q, K, c, l1_lo, l1_hi, s, inv_s, u, on);
     if (k0 == K) return;
@@ -284,7 +299,7 @@ __attribute__((noinline)) void row_add_l1_8(const DenseView<T>& X, std::int64_t 
     const T* x = X.row(i);
     const std::int64_t d = X.d;
     auto each = [&](auto&& f) SGDTUNE_ALWAYS_INLINE {
-        for (std::int64_t j = 0; j < d; ++j) f(j, x[j]);
+        for (std::int64_t j = 0; j < d; ++j) f(j, x[j], 0);
     };
     const std::int64_t k0 = add_l1_eights(each, W, Q, K, c, l1_lo, l1_hi, s, inv_s, u, on);
     if (k0 < K) add_l1_rest(X, i, W, Q, K, k0, c, l1_lo, l1_hi, s, inv_s, u, on);
@@ -301,46 +316,22 @@ __attribute__((noinline)) void row_add_l1_dot8(const DenseView<T>& X, std::int64
                                                const double* on, T* acc, double* out) {
     const T *x = X.row(i), *xn = X.row(next);
     const std::int64_t d = X.d;
-    // f(j, lane) for the row's features in order, feature j in dot8's lane j % kLanes
+    // the row's features in order, feature j in dot8's lane j % kLanes
     auto each = [&](auto&& f) SGDTUNE_ALWAYS_INLINE {
         std::int64_t j = 0;
         for (; j + kLanes <= d; j += kLanes)
-            for (int q = 0; q < kLanes; ++q) f(j + q, q);
+            for (int q = 0; q < kLanes; ++q) f(j + q, x[j + q], q);
         for (int q = 0; q < kLanes; ++q)
-            if (j + q < d) f(j + q, q);
+            if (j + q < d) f(j + q, x[j + q], q);
     };
-    std::int64_t k0 = 0;
-    for (; k0 + 8 <= K; k0 += 8) {
-        const v8<T> vc = load8(c + k0);
-        v8<T> l[kLanes] = {};
-        if (k0 + 8 <= l1_lo || k0 >= l1_hi) {  // no L1 step among these eight columns
-            each([&](std::int64_t j, int q) SGDTUNE_ALWAYS_INLINE {
-                T* w = W + j * K + k0;
-                const v8<T> nw = load8(w) + vc * splat8(x[j]);
-                store8(w, nw);
-                l[q] += splat8(xn[j]) * nw;
-            });
-        } else {
-            const v8d vs = load8(s + k0), vinv = load8(inv_s + k0), vu = load8(u + k0), zero = {};
-            const v8l take = l1_take8(on, k0, l1_lo, l1_hi);
-            auto pass = [&](auto scaled) SGDTUNE_ALWAYS_INLINE {
-                each([&](std::int64_t j, int q) SGDTUNE_ALWAYS_INLINE {
-                    const std::int64_t off = j * K + k0;
-                    v8<T> z{};
-                    const v8<T> nw = l1_eight_values<T, false, true, true, decltype(scaled)::value>(
-                        load8(W + off) + vc * splat8(x[j]), Q + off, z, vs, vinv, vu, zero, take, take);
-                    store8(W + off, nw);
-                    l[q] += splat8(xn[j]) * nw;
-                });
-            };
-            if (unit_scales(vs))
-                pass(std::false_type{});
-            else
-                pass(std::true_type{});
-        }
+    v8<T> l[kLanes] = {};  // an eight's products with the next row, by lane
+    auto seen = [&](std::int64_t j, int q, v8<T> nw) SGDTUNE_ALWAYS_INLINE { l[q] += splat8(xn[j]) * nw; };
+    auto after = [&](std::int64_t k0) SGDTUNE_ALWAYS_INLINE {
         const v8<T> r = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
         for (int q = 0; q < 8; ++q) out[k0 + q] = static_cast<double>(r[q]);
-    }
+        for (auto& lane : l) lane = v8<T>{};
+    };
+    const std::int64_t k0 = add_l1_eights(each, W, Q, K, c, l1_lo, l1_hi, s, inv_s, u, on, seen, after);
     if (k0 == K) return;
     add_l1_rest(X, i, W, Q, K, k0, c, l1_lo, l1_hi, s, inv_s, u, on);
     row_dot(X, next, W, K, acc, out, true, k0);
