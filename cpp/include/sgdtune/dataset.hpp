@@ -376,6 +376,22 @@ SGDTUNE_ALWAYS_INLINE inline void row_add(const CsrView<T, I>& X, std::int64_t i
     }
     if (k0 == K) return;
 #endif
+    if (k0 + 1 == K) {
+        // One column (a binary model, or a block's last): its coefficients in
+        // registers. Through the loop below, which reads c[k] (and a[k]) for
+        // each non-zero behind a check that they do not overlap W, a binary
+        // model over 200,000 x 50,000 float64 CSR rows (50 non-zeros a row,
+        // in order) took 208 ns a row on a Zen 4, its update 42% of that.
+        const T ck = c[k0];
+        const T ak = Z == nullptr ? T(0) : a[k0];
+        for (std::int64_t p = b; p < e; ++p) {
+            const std::int64_t q = static_cast<std::int64_t>(X.indices[p]) * K + k0;
+            const T delta = ck * X.data[p];
+            W[q] += delta;
+            if (Z != nullptr) Z[q] -= ak * delta;
+        }
+        return;
+    }
     for (std::int64_t p = b; p < e; ++p) {
         const T v = X.data[p];
         const std::int64_t off = static_cast<std::int64_t>(X.indices[p]) * K;
