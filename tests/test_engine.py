@@ -118,6 +118,36 @@ def test_l1_columns_of_a_block_equal_separate_fits(dtype, batch_size, n_l1, n_l2
         _assert_same_model(row[0], clone(est).fit(X[:300], y[:300]))
 
 
+@pytest.mark.parametrize("canonical", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_l1_models_equal_separate_fits_with_or_without_repeated_columns(canonical, dtype):
+    # A binary model alone takes a sparse row's update and its L1 step in one
+    # pass over the row's features where the rows hold no repeated column
+    # (canonical CSR); where they may, the update goes over all entries and
+    # the step once per feature, as in a block. Either way every model of a
+    # block is the one it gets alone, averaged ones too.
+    rng = np.random.default_rng(7)
+    X, y = make_classification(n_samples=240, n_features=12, n_informative=5, random_state=3)
+    X = sp.csr_matrix((X * (np.abs(X) > 0.5)).astype(dtype))
+    if not canonical:  # every value v in two entries of its column, v + 1 and -1
+        split = np.column_stack([X.data + dtype(1), np.full(X.nnz, dtype(-1))]).ravel()
+        X = sp.csr_matrix((split, np.repeat(X.indices, 2), X.indptr * 2), shape=X.shape)
+    assert X.has_canonical_format == canonical
+    folds = [(np.arange(160), np.arange(160, 240)), (rng.permutation(240)[:200], np.arange(40))]
+    ests = [SGDClassifier(alpha=alpha, penalty=penalty, average=average, l1_ratio=0.4,
+                          loss=("hinge", "log_loss")[i % 2], max_iter=6, tol=None, random_state=0)
+            for i, (alpha, penalty, average) in enumerate(
+                [(0.3, "l1", False), (1e-3, "elasticnet", False), (1e-2, "l1", 5),
+                 (0.3, "elasticnet", 1), (1e-4, "l2", False)])]
+    fits = FoldFits(ests, X, y, folds)
+    assert sorted(len(spans) for _, spans in fits._blocks) == [5, 5]  # a block a fold
+    fits.train()
+    for est, row in zip(ests, fits.fitted, strict=True):
+        for (train, _), got in zip(folds, row, strict=True):
+            _assert_same_model(got, clone(est).fit(X[train], y[train]))
+            assert np.any(got.coef_ != 0)
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_classes", [2, 3])

@@ -358,7 +358,11 @@ def test_t_counts_updates():
 
 @pytest.mark.parametrize("batch_size", [1, 5])
 @pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
-def test_csr_with_duplicate_entries_trains_like_its_canonical_form(batch_size, penalty):
+@pytest.mark.parametrize("alpha", [0.01, 0.3])
+def test_csr_with_duplicate_entries_trains_like_its_canonical_form(batch_size, penalty, alpha):
+    # (alpha 0.3: the L1 step often clips a weight to zero, where taking it
+    # after each of a feature's two entries, of opposite signs, would differ
+    # from taking it once after both)
     rng = np.random.default_rng(4)
     n, d = 120, 15
     rows = np.repeat(np.arange(n), 6)
@@ -366,14 +370,15 @@ def test_csr_with_duplicate_entries_trains_like_its_canonical_form(batch_size, p
     vals = rng.uniform(0.5, 1.5, size=rows.size)
     canon = sp.csr_matrix((vals, (rows, cols)), shape=(n, d))
     canon.sum_duplicates()
-    # every stored value split into two entries of the same column
-    raw = sp.csr_matrix(
-        (np.repeat(canon.data / 2, 2), np.repeat(canon.indices, 2), canon.indptr * 2),
-        shape=(n, d),
-    )
+    # every stored value v split into two entries of the same column, v + 1 and -1
+    split = np.column_stack([canon.data + 1.0, np.full(canon.nnz, -1.0)]).ravel()
+    raw = sp.csr_matrix((split, np.repeat(canon.indices, 2), canon.indptr * 2), shape=(n, d))
     assert not raw.has_canonical_format
+    canon = raw.copy()
+    canon.sum_duplicates()  # (v + 1 - 1, rounded)
+    assert canon.nnz * 2 == raw.nnz
     y = (np.asarray(canon @ rng.normal(size=d)).ravel() > 0).astype(int)
-    kw = dict(penalty=penalty, alpha=0.01, batch_size=batch_size, max_iter=4, tol=None,
+    kw = dict(penalty=penalty, alpha=alpha, batch_size=batch_size, max_iter=4, tol=None,
               random_state=0, fit_intercept=False)
     a = SGDClassifier(**kw).fit(raw, y)
     b = SGDClassifier(**kw).fit(canon, y)

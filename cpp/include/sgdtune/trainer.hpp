@@ -561,6 +561,24 @@ SGDTUNE_ALWAYS_INLINE inline void row_add_l1_one(const T* x, std::int64_t d, T* 
 }
 #endif
 
+// row_add of a sparse row i whose features are distinct into a one-column
+// block, and then its L1 step over those features (l1_step), in one pass over
+// them: each weight takes the update's arithmetic and then the step's, so
+// the numbers are those of the two passes.
+template <bool UpdZ, bool L1Z, class T, class I>
+SGDTUNE_ALWAYS_INLINE inline void csr_row_add_l1_one(const CsrView<T, I>& X, std::int64_t i, T* W, T* Q, T* Z, T c,
+                                                     T a_upd, double s, double u, double a) {
+    const double inv_s = 1.0 / s;
+    const auto b = static_cast<std::int64_t>(X.indptr[i]), e = static_cast<std::int64_t>(X.indptr[i + 1]);
+    for (std::int64_t p = b; p < e; ++p) {
+        const auto q = static_cast<std::int64_t>(X.indices[p]);
+        const T delta = c * X.data[p];
+        W[q] += delta;
+        if constexpr (UpdZ) Z[q] -= a_upd * delta;
+        l1_weight_scalar<T, L1Z>(W, Q, Z, q, s, inv_s, u, a);
+    }
+}
+
 }  // namespace detail
 
 // What a job keeps between calls when it is resumable (successive halving
@@ -1453,17 +1471,25 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         team->run(update, avx2_body);
                 }
             } else {
-                // A dense row into a one-column block with an L1 term (AVX2)
-                // takes its update with the column's L1 step below, in one
-                // pass, unless the column's average starts at this step
-                // (which zeroes its store in between).
-#if defined(SGDTUNE_HAVE_VECTORS)
-                if constexpr (dense) {
+                // A row into a one-column block with an L1 term takes its
+                // update with the column's L1 step below, in one pass, unless
+                // the column's average starts at this step (which zeroes its
+                // store in between): a dense row with AVX2, a sparse one
+                // whose features are distinct (a binary model over 200,000
+                // x 50,000 CSR rows, 50 non-zeros a row, log loss with
+                // elastic-net, on a Zen 4: 296-298 -> 255-261 ns a row in
+                // order, 345-360 -> 318-336 shuffled).
+                {
                     const ColumnState& c0 = cols[0];
-                    fuse_update = K == 1 && bsz == 1 && avx2_body && c0.active && has_l1(c0.spec.penalty) &&
+                    fuse_update = K == 1 && bsz == 1 && c0.active && has_l1(c0.spec.penalty) &&
                                   !(block.averaging && c0.averaging_at(c0.t) && c0.average_step_at(c0.t) <= 1.0);
-                }
+#if defined(SGDTUNE_HAVE_VECTORS)
+                    if constexpr (dense) fuse_update = fuse_update && avx2_body;
+#else
+                    if constexpr (dense) fuse_update = false;
 #endif
+                    if constexpr (!dense) fuse_update = fuse_update && !dedupe;
+                }
                 // row by row, in one loop (the tiled path's two loops, shared
                 // here, made a 3-class sparse fit 3-5% slower)
                 for (std::int64_t r = 0; r < bsz; ++r) {
@@ -1602,6 +1628,18 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 #endif
                         l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
                                 static_cast<const std::int64_t*>(nullptr), d, avx2_body);
+                    } else if (fuse_update) {  // a canonical sparse row: the update and this step together
+                        auto fused = [&](auto upd_z, auto l1_z) SGDTUNE_ALWAYS_INLINE {
+                            detail::csr_row_add_l1_one<decltype(upd_z)::value, decltype(l1_z)::value>(
+                                X, rows[0], block.W.data(), block.Q.data(), block.Z.data(), cscaled[0], ascaled[0],
+                                s, u, a);
+                        };
+                        if (avg_now && avg_col)
+                            fused(std::true_type{}, std::true_type{});
+                        else if (avg_now)
+                            fused(std::true_type{}, std::false_type{});
+                        else
+                            fused(std::false_type{}, std::false_type{});
                     } else if (dedupe) {
                         l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a, touched.data(),
                                 static_cast<std::int64_t>(touched.size()));
