@@ -1587,6 +1587,16 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     block.u[k] += c.l1_ratio * etas[k] * c.spec.alpha;
                     T* Zk = avg_col ? block.Z.data() : nullptr;
                     const double s = block.scale[k], u = block.u[k], a = avg_col ? block.avg_a[k] : 0.0;
+                    // (a fused update and step: fused(the update keeps an
+                    // averaged store, the step keeps the column's))
+                    [[maybe_unused]] auto with_stores = [&](auto&& fused) SGDTUNE_ALWAYS_INLINE {
+                        if (avg_now && avg_col)
+                            fused(std::true_type{}, std::true_type{});
+                        else if (avg_now)
+                            fused(std::true_type{}, std::false_type{});
+                        else
+                            fused(std::false_type{}, std::false_type{});
+                    };
                     if (fused_l1 || members > 1) {  // all columns in one pass below
                         l1_s[k] = s;  // (l1_inv_s below, all columns in one loop)
                         l1_u[k] = u;
@@ -1597,7 +1607,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     } else if constexpr (std::is_same_v<Data, DenseView<T>>) {
 #if defined(SGDTUNE_HAVE_VECTORS)
                         if (fuse_update) {  // the update and this step together
-                            auto fused = [&](auto upd_z, auto l1_z) SGDTUNE_ALWAYS_INLINE {
+                            with_stores([&](auto upd_z, auto l1_z) SGDTUNE_ALWAYS_INLINE {
                                 constexpr bool uz = decltype(upd_z)::value, lz = decltype(l1_z)::value;
 #if defined(SGDTUNE_X86_DISPATCH)
                                 if (rows512)
@@ -1607,13 +1617,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
 #endif
                                 detail::row_add_l1_one<T, uz, lz>(X.row(rows[0]), d, block.W.data(), block.Q.data(),
                                                                   block.Z.data(), cscaled[0], ascaled[0], s, u, a);
-                            };
-                            if (avg_now && avg_col)
-                                fused(std::true_type{}, std::true_type{});
-                            else if (avg_now)
-                                fused(std::true_type{}, std::false_type{});
-                            else
-                                fused(std::false_type{}, std::false_type{});
+                            });
                         } else
 #endif
                         // one column at a time (contiguous when K == 1)
@@ -1629,17 +1633,11 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a,
                                 static_cast<const std::int64_t*>(nullptr), d, avx2_body);
                     } else if (fuse_update) {  // a canonical sparse row: the update and this step together
-                        auto fused = [&](auto upd_z, auto l1_z) SGDTUNE_ALWAYS_INLINE {
+                        with_stores([&](auto upd_z, auto l1_z) SGDTUNE_ALWAYS_INLINE {
                             detail::csr_row_add_l1_one<decltype(upd_z)::value, decltype(l1_z)::value>(
                                 X, rows[0], block.W.data(), block.Q.data(), block.Z.data(), cscaled[0], ascaled[0],
                                 s, u, a);
-                        };
-                        if (avg_now && avg_col)
-                            fused(std::true_type{}, std::true_type{});
-                        else if (avg_now)
-                            fused(std::true_type{}, std::false_type{});
-                        else
-                            fused(std::false_type{}, std::false_type{});
+                        });
                     } else if (dedupe) {
                         l1_step(block.W.data(), block.Q.data(), Zk, K, k, s, u, a, touched.data(),
                                 static_cast<std::int64_t>(touched.size()));
