@@ -360,9 +360,7 @@ def test_t_counts_updates():
 @pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
 @pytest.mark.parametrize("alpha", [0.01, 0.3])
 def test_csr_with_duplicate_entries_trains_like_its_canonical_form(batch_size, penalty, alpha):
-    # (alpha 0.3: the L1 step often clips a weight to zero, where taking it
-    # after each of a feature's two entries, of opposite signs, would differ
-    # from taking it once after both)
+    # (alpha 0.3: the L1 step clips weights to zero at many steps)
     rng = np.random.default_rng(4)
     n, d = 120, 15
     rows = np.repeat(np.arange(n), 6)
