@@ -435,6 +435,81 @@ def test_instruction_sets_give_identical_models(dtype, sparse, n_classes):
             assert_array_equal(auto, low, err_msg=level)
 
 
+def _fit_or_error(est, X, y, **fit_kw):
+    # the fitted model's numbers, or the error's text where training diverged
+    try:
+        est.fit(X, y, **fit_kw)
+    except ValueError as e:
+        return str(e)
+    return est.coef_.copy(), est.intercept_.copy(), est.n_iter_, est.t_
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_model_row_loop_gives_the_block_loops_numbers(dtype):
+    # A one-column model at batch_size 1 on dense rows, without averaging,
+    # trains its epochs in a row loop of its own (AVX2 and AVX-512 builds);
+    # the baseline build takes the block's general loop. Each model must be
+    # the same bit for bit, and must diverge at the same epoch: every
+    # schedule, every classification and regression loss, each penalty, the
+    # L2 scale renormalised (alpha 10: the first steps shrink the weights to
+    # nothing), sample and class weights, the tol criterion's loss sums and
+    # early stopping.
+    if "avx2" not in _isa_levels():
+        pytest.skip("the row loop is compiled for AVX2 and AVX-512 only")
+    rng = np.random.default_rng(3)
+    X_base = rng.normal(size=(150, 19)).astype(dtype)  # (two whole eights and a rest)
+    y_clf = (X_base[:, 0] - X_base[:, 1] + 0.5 * rng.normal(size=150) > 0).astype(int)
+    y_reg = X_base[:, :3] @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.normal(size=150) + 1.0
+    sw = rng.uniform(0.2, 3.0, size=150)
+    common = {"max_iter": 6, "random_state": 0, "tol": None}
+    cases = []
+    for i, loss in enumerate(CLF_LOSSES):
+        for j, penalty in enumerate(["l2", "l1", "elasticnet", None]):
+            schedule = ["optimal", "constant", "invscaling", "adaptive"][(i + j) % 4]
+            cases.append(("clf", {"loss": loss, "penalty": penalty, "learning_rate": schedule,
+                                  "eta0": 0.05, "alpha": [1e-4, 1e-3, 10.0][(i + j) % 3]}))
+    for i, loss in enumerate(REG_LOSSES):
+        for penalty in ["l2", "elasticnet"]:
+            cases.append(("reg", {"loss": loss, "penalty": penalty, "alpha": 1e-3,
+                                  "learning_rate": ["invscaling", "constant"][i % 2], "eta0": 0.01}))
+    cases += [
+        ("clf", {"loss": "log_loss", "penalty": "l1", "class_weight": {0: 2.0, 1: 0.5},
+                 "tol": 1e-3, "n_iter_no_change": 2, "max_iter": 30}),
+        ("clf", {"loss": "hinge", "penalty": "elasticnet", "early_stopping": True,
+                 "validation_fraction": 0.2, "n_iter_no_change": 2, "max_iter": 30, "tol": 1e-3}),
+        ("reg", {"loss": "squared_error", "penalty": "l2", "tol": 1e-4, "max_iter": 30}),
+        # features near the type's largest numbers: the steps overflow, and
+        # training diverges
+        ("reg", {"loss": "squared_error", "learning_rate": "constant", "eta0": 1e3, "big": True}),
+        ("clf", {"loss": "squared_hinge", "learning_rate": "constant", "eta0": 1e4,
+                 "penalty": "l1", "big": True}),
+    ]
+    diverged = 0
+    for kind, kw in cases:
+        make = SGDClassifier if kind == "clf" else SGDRegressor
+        y = y_clf if kind == "clf" else y_reg
+        big = kw.pop("big", False)
+        X = X_base * dtype(1e30 if dtype == np.float32 else 1e150) if big else X_base
+        fits = {}
+        for level in ("baseline", _core.isa()):
+            _core.limit_isa(level)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    fits[level] = _fit_or_error(make(**{**common, **kw}), X, y, sample_weight=sw)
+            finally:
+                _core.limit_isa("avx512")
+        base, best = fits["baseline"], fits[_core.isa()]
+        if isinstance(base, str):
+            assert best == base, kw
+            diverged += 1
+            continue
+        assert not isinstance(best, str), (kw, best)
+        for a, b in zip(base, best, strict=True):
+            assert_array_equal(a, b, err_msg=str(kw))
+    assert diverged == 2
+
+
 def _same_bits(a, b):
     # equal bit for bit where not NaN (a NaN's payload may differ), NaN at the same places
     nan = np.isnan(a)

@@ -1074,6 +1074,110 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         c.result.n_iter = epoch + 1;
     };
 
+    // One column, dense rows one at a time, no averaging, no
+    // passive-aggressive step (a model fitted alone, a search's refit): an
+    // epoch's rows in a loop of their own (solo_epoch), the loss chosen once
+    // an epoch instead of once a row and the block's general bookkeeping left
+    // out. Each row takes the calls and arithmetic the loop over batches
+    // below takes for such a block (the same prefetches, row_dot,
+    // column_coefficients, shrink, update and L1 step), so the numbers are
+    // the same.
+#if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
+    const bool solo = dense && b == 1 && K == 1 && members == 1 && avx2_body && !any_pa && !block.averaging;
+    // Trains the epoch's rows; false where the column diverged (at the row
+    // whose prediction is not finite, as below).
+    auto solo_epoch = [&]() SGDTUNE_ALWAYS_INLINE {
+        if constexpr (!dense) {
+            return true;
+        } else {
+            ColumnState& c = cols[0];
+            const bool l2 = has_l2(c.spec.penalty), l1 = has_l1(c.spec.penalty);
+            T* const W = block.W.data();
+            T* const Q = l1 ? block.Q.data() : nullptr;
+            // the column's numbers in registers through the epoch (the kernels'
+            // stores might otherwise change them, for all the compiler knows)
+            double scale = block.scale[0], intercept = block.intercept[0], u = block.u[0], t = c.t;
+            double sumloss = c.sumloss;
+            auto keep = [&]() SGDTUNE_ALWAYS_INLINE {
+                block.scale[0] = scale;
+                block.intercept[0] = intercept;
+                block.u[0] = u;
+                c.t = t;
+                c.sumloss = sumloss;
+            };
+            return with_loss_isa(avx2_body, c.spec.loss, c.spec.epsilon, [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
+                for (std::int64_t r = 0; r < n_train; ++r, ++batch_no) {
+                    if (stop.stop_requested()) {
+                        keep();
+                        throw Interrupted();
+                    }
+                    if (may_poll && (batch_no & poll_mask) == 0) {
+                        stop.maybe_poll();
+                        if (stop.stop_requested()) {
+                            keep();
+                            throw Interrupted();
+                        }
+                    }
+                    const RowIndex* rows = order.data() + r;
+                    if (r + pf < n_train) {  // (row_start's prefetches)
+                        const std::int64_t ahead = rows[pf];
+                        if (far_rows && r + 2 * pf < n_train) row_prefetch<true>(X, rows[2 * pf]);
+                        row_prefetch(X, ahead);
+                        prefetch(td.y + ahead);
+                        if (td.sample_weight) prefetch(td.sample_weight + ahead);
+                    }
+                    const std::int64_t i = rows[0];
+                    const double target = td.y[i], weight = td.sample_weight ? td.sample_weight[i] : 1.0;
+                    double p;
+                    row_dot(X, i, W, 1, acc.data(), &p, true);
+                    const double eta = c.sched.eta(t);
+                    double coef;
+                    if (!detail::column_coefficients(loss, c, eta, &p, scale, intercept, 1, &target, &weight, nullptr,
+                                                     1, 1, &coef, sumloss, nullptr, loss_sum)) {
+                        keep();
+                        return false;
+                    }
+                    if (l2) {
+                        scale = c.l2_shrunk(scale, eta);
+                        if (scale < detail::kRenormaliseBelow) {
+                            block.scale[0] = scale;
+                            block.renormalise(0);
+                            scale = block.scale[0];
+                        }
+                    }
+                    const T cs = static_cast<T>(coef / scale);
+                    const bool nonzero = cs != T(0);
+                    if (opt.fit_intercept) intercept += (0.0 + coef) * opt.intercept_decay;  // (column_sums')
+                    if (l1) {
+                        u += c.l1_ratio * eta * c.spec.alpha;
+                        if (nonzero) {  // the update and the step in one pass
+                            if (rows512)
+                                detail::avx512::row_add_l1_one8<T, false, false>(X.row(i), d, W, Q, nullptr, cs, T(0),
+                                                                                 scale, u, 0.0);
+                            else
+                                detail::row_add_l1_one<T, false, false>(X.row(i), d, W, Q, nullptr, cs, T(0), scale,
+                                                                        u, 0.0);
+                        } else if (rows512) {
+                            detail::avx512::l1_step_one8<T, false>(W, Q, nullptr, d, scale, u, 0.0);
+                        } else {
+                            l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0,
+                                    static_cast<const std::int64_t*>(nullptr), d, true);
+                        }
+                    } else if (nonzero) {
+                        row_add(X, i, W, 1, &cs, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true);
+                    }
+                    t += 1.0;
+                }
+                keep();
+                return true;
+            });
+        }
+    };
+#else
+    const bool solo = false;
+    auto solo_epoch = []() { return true; };
+#endif
+
     std::int64_t epochs_trained = 0, epochs_run = 0;
     bool paused = false;
     for (std::int64_t epoch = first_epoch; epoch < first_epoch + opt.max_iter && !paused; ++epoch) {
@@ -1098,7 +1202,12 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         bool col_t_fresh = false;
         next_ready = false;
 
-        for (std::int64_t start = 0; start < n_train; start += b, ++batch_no) {
+        bool rows_done = false;
+        if (solo) {  // (its one column trains: the epoch goes on)
+            if (!solo_epoch()) diverge(cols[0], epoch);
+            rows_done = true;
+        }
+        for (std::int64_t start = 0; start < n_train && !rows_done; start += b, ++batch_no) {
             if (stop.stop_requested()) throw Interrupted();
             if (may_poll && (batch_no & poll_mask) == 0) {
                 stop.maybe_poll();
