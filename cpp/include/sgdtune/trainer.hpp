@@ -347,7 +347,7 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
 // a time, then four, then one by one (V void: four). Per-column
 // parameters in arrays: eta, scale, intercept, the target class (tc < 0:
 // regression) and class weights; finite[k] is 0 where the prediction is not
-// finite; loss[k] the column's loss value, where `loss` is given (for the
+// finite (the result: whether every one is); loss[k] the column's loss value, where `loss` is given (for the
 // loss sums). Inactive columns get numbers too (the caller zeroes them).
 struct RowColumns {
     const double *P, *scale, *intercept, *eta, *tc, *wpos, *wneg;
@@ -360,6 +360,7 @@ template <class V = void, class Loss>
 SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowColumns& a, std::int64_t k0,
                                                    std::int64_t k1) {
     std::int64_t k = k0;
+    bool all = true;  // (every prediction finite: the result)
 #if defined(SGDTUNE_HAVE_VECTORS)
     if constexpr (std::is_void_v<V>) {
         return row_coefficients<simd::v4d>(loss, a, k0, k1);
@@ -367,9 +368,11 @@ SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowCo
         constexpr int L = kLanesOf<V>;
         const V zero = {}, one = lanes<V>(1.0), minus_one = lanes<V>(-1.0), t = lanes<V>(a.target);
         const V lo = lanes<V>(-kMaxDloss), hi = lanes<V>(kMaxDloss), w = lanes<V>(a.weight);
+        auto all_fin = zero == zero;
         for (; k + L <= k1; k += L) {
             const V p = load_lanes<V>(a.scale + k) * load_lanes<V>(a.P + k) + load_lanes<V>(a.intercept + k);
             const auto fin = p - p == zero;  // false for infinities and NaN
+            all_fin &= fin;
             const V tc = load_lanes<V>(a.tc + k);
             const auto clf = tc >= zero;
             const V y = clf ? (t == tc ? one : minus_one) : t;
@@ -380,13 +383,18 @@ SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowCo
             for (int q = 0; q < L; ++q) a.finite[k + q] = fin[q] != 0 ? 1 : 0;
             if (a.loss != nullptr) store_lanes(a.loss + k, loss_lanes(loss, p, y));
         }
+        for (int q = 0; q < L; ++q) all = all && all_fin[q] != 0;
         if constexpr (L > 4)  // (four columns left or more: four at a time)
-            if (k + 4 <= k1) return row_coefficients<simd::v4d>(loss, a, k, k1);
+            if (k + 4 <= k1) {
+                const bool rest = row_coefficients<simd::v4d>(loss, a, k, k1);
+                return all && rest;
+            }
     }
 #endif
     for (; k < k1; ++k) {
         const double p = a.scale[k] * a.P[k] + a.intercept[k];
         a.finite[k] = std::isfinite(p) ? 1 : 0;
+        all = all && a.finite[k] != 0;
         const bool clf = a.tc[k] >= 0.0;
         const double y = clf ? select(a.target == a.tc[k], 1.0, -1.0) : a.target;
         const double g = std::clamp(loss.dloss(p, y), -kMaxDloss, kMaxDloss);
@@ -394,7 +402,7 @@ SGDTUNE_ALWAYS_INLINE inline bool row_coefficients(const Loss& loss, const RowCo
         a.coef[k] = -a.eta[k] * g * cw * a.weight;
         if (a.loss != nullptr) a.loss[k] = loss.loss(p, y);
     }
-    return true;  // (with_loss passes a result on; finiteness is in a.finite)
+    return all;
 }
 
 #if defined(SGDTUNE_HAVE_VECTORS)
@@ -1197,9 +1205,14 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         all_active = true;
         for (const auto& c : cols) all_active = all_active && c.active;
         std::fill(col_sumloss.begin(), col_sumloss.end(), 0.0);
-        // (col_t holds the columns' t where col_t_fresh; a row that takes the
-        // loops over the columns' states leaves it to be read again)
+        // (col_t holds the columns' t where col_t_fresh, their states' t behind
+        // until sync_t; a row that takes the loops over the columns' states
+        // leaves it to be read again)
         bool col_t_fresh = false;
+        auto sync_t = [&]() SGDTUNE_ALWAYS_INLINE {
+            if (col_t_fresh)
+                for (std::int64_t k = 0; k < K; ++k) cols[k].t = col_t[k];
+        };
         next_ready = false;
 
         bool rows_done = false;
@@ -1398,6 +1411,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                                                  l1_s.data(), l1_inv_s.data(), l1_u.data(), l1_on.data());
 #endif
             };
+            bool row_all_finite = true;  // (row_runs: every column's prediction)
             if (row_runs) {
                 if (all_optimal) {
                     if (!col_t_fresh)
@@ -1405,8 +1419,9 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     const double *alpha = col_alpha.data(), *t0 = col_t0.data(), *t = col_t.data();
                     double* eta = etas.data();
                     for (std::int64_t k = 0; k < K; ++k) eta[k] = Schedule::optimal_eta(alpha[k], t0[k], t[k]);
-                    for (std::int64_t k = 0; k < K; ++k)
-                        if (!cols[k].active) eta[k] = 0.0;
+                    if (!all_active)
+                        for (std::int64_t k = 0; k < K; ++k)
+                            if (!cols[k].active) eta[k] = 0.0;
                 } else {
                     for (std::int64_t k = 0; k < K; ++k)
                         etas[k] = cols[k].active ? cols[k].sched.eta(cols[k].t) : 0.0;
@@ -1422,35 +1437,30 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         auto eights = [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
                             return detail::row_coefficients<detail::v8d>(loss, rc, run.k0, run.k1);
                         };
-                        detail::with_loss_avx512(run.kind, run.epsilon, eights);
+                        row_all_finite = detail::with_loss_avx512(run.kind, run.epsilon, eights) && row_all_finite;
                         continue;
                     }
 #endif
-                    with_loss_isa(avx2_body, run.kind, run.epsilon, [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
+                    row_all_finite = with_loss_isa(avx2_body, run.kind, run.epsilon,
+                                                   [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
                         return detail::row_coefficients(loss, rc, run.k0, run.k1);
-                    });
+                    }) && row_all_finite;
                 }
             }
-            bool row_fast = row_runs && all_optimal && all_active && !block.averaging;
-            if (row_fast) {
-                int finite = 1;
-                for (std::int64_t k = 0; k < K; ++k) finite &= row_finite[k];
-                row_fast = finite != 0;
-            }
+            const bool row_fast = row_runs && all_optimal && all_active && !block.averaging && row_all_finite;
             if (row_fast) {  // (the loop below's numbers)
                 double* __restrict sc = block.scale.data();
                 const double *__restrict om = col_om.data(), *__restrict et = etas.data(),
                                          *__restrict al = col_alpha.data(), *__restrict l2 = col_l2m.data();
+                int low = 0;
                 for (std::int64_t k = 0; k < K; ++k) {  // ColumnState::l2_shrunk
                     const double f = 1.0 - om[k] * et[k] * al[k];
                     const double m = 0.0 < f ? f : 0.0;  // (std::max(0.0, f))
                     sc[k] = l2[k] != 0.0 ? sc[k] * m : sc[k];
+                    low |= static_cast<int>(l2[k] != 0.0) & static_cast<int>(sc[k] < detail::kRenormaliseBelow);
                 }
                 if (loss_sum)
                     for (std::int64_t k = 0; k < K; ++k) col_sumloss[k] += row_loss_values[k];
-                int low = 0;
-                for (std::int64_t k = 0; k < K; ++k)
-                    low |= static_cast<int>(l2[k] != 0.0) & static_cast<int>(sc[k] < detail::kRenormaliseBelow);
                 if (low != 0)
                     for (std::int64_t k = 0; k < K; ++k)
                         if (l2[k] != 0.0 && sc[k] < detail::kRenormaliseBelow) {
@@ -1460,6 +1470,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 any_update = true;
                 ++row_fast_count;
             } else {
+                sync_t();  // (the loops over the columns' states take their t)
                 col_t_fresh = false;
             }
             // (a batch's coefficients, the columns' finiteness in row_finite
@@ -1661,30 +1672,33 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         });
                 }
             }
-            if (opt.fit_intercept) detail::column_sums(C.data(), bsz, K, isum.data());
+            if (opt.fit_intercept && !row_fast) detail::column_sums(C.data(), bsz, K, isum.data());
+            bool inv_s_ready = false;  // (l1_inv_s taken with the L1 parameters)
             if (row_fast) {  // (the loop below's numbers; fused_l1 holds, as K >= 4 with AVX2)
                 double *__restrict ic = block.intercept.data(), *__restrict u = block.u.data();
                 const double *__restrict sc = block.scale.data(), *__restrict et = etas.data(),
                                          *__restrict al = col_alpha.data(), *__restrict l1r = col_l1r.data(),
-                                         *__restrict l1 = col_l1m.data(), *__restrict is = isum.data();
+                                         *__restrict l1 = col_l1m.data(), *__restrict c0 = C.data();
                 if (opt.fit_intercept) {
                     const double decay = opt.intercept_decay;
-                    for (std::int64_t k = 0; k < K; ++k) ic[k] += is[k] * decay;
+                    for (std::int64_t k = 0; k < K; ++k) ic[k] += (0.0 + c0[k]) * decay;  // (column_sums' sum)
                 }
                 if (l1_lo < l1_hi) {
-                    for (std::int64_t k = l1_lo; k < l1_hi; ++k)
-                        u[k] = l1[k] != 0.0 ? u[k] + l1r[k] * et[k] * al[k] : u[k];
+                    double *__restrict ls = l1_s.data(), *__restrict lu = l1_u.data(), *__restrict lon = l1_on.data(),
+                                       *__restrict linv = l1_inv_s.data();
                     for (std::int64_t k = l1_lo; k < l1_hi; ++k) {
                         const bool on = l1[k] != 0.0;
-                        l1_s[k] = on ? sc[k] : 1.0;
-                        l1_u[k] = on ? u[k] : 0.0;
-                        l1_on[k] = on ? 1.0 : 0.0;
+                        u[k] = on ? u[k] + l1r[k] * et[k] * al[k] : u[k];
+                        ls[k] = on ? sc[k] : 1.0;
+                        lu[k] = on ? u[k] : 0.0;
+                        lon[k] = on ? 1.0 : 0.0;
+                        linv[k] = 1.0 / ls[k];
                     }
                     any_l1_step = true;
+                    inv_s_ready = true;
                 }
                 for (std::int64_t k = 0; k < K; ++k) col_t[k] += 1.0;
-                for (auto& c : cols) c.t += 1.0;
-                col_t_fresh = true;
+                col_t_fresh = true;  // (and the columns' own t behind it)
             }
             for (std::int64_t k = 0; k < K && !row_fast; ++k) {
                 ColumnState& c = cols[k];
@@ -1762,7 +1776,8 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 // (a loop that vectorises: its divisions one column at a time
                 // took 2% of a 24-column block's time at batch_size 1; the
                 // columns without a step keep s = 1)
-                for (std::int64_t k = l1_lo; k < l1_hi; ++k) l1_inv_s[k] = 1.0 / l1_s[k];
+                if (!inv_s_ready)
+                    for (std::int64_t k = l1_lo; k < l1_hi; ++k) l1_inv_s[k] = 1.0 / l1_s[k];
                 // (lambdas inlined: their vector code must be compiled for AVX2)
                 auto pass = [&](auto averaging, const auto* features, std::int64_t n) SGDTUNE_ALWAYS_INLINE {
                     constexpr bool avg = decltype(averaging)::value;
@@ -1822,6 +1837,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
             if (add_after) add8(0, K, 0);  // (no column took an L1 step)
         }
 
+        sync_t();
         if (row_runs)
             for (std::int64_t k = 0; k < K; ++k) cols[k].sumloss = col_sumloss[k];
         if (opt.count_progress) stop.epochs_done.fetch_add(1, std::memory_order_relaxed);
