@@ -188,6 +188,36 @@ def test_one_row_steps_over_all_columns_equal_separate_fits(sparse, dtype, n_cla
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_column_diverging_part_way_leaves_its_blocks_other_models_as_alone(dtype, isa_level):
+    # A block of one-row steps takes its bookkeeping over all columns at once
+    # while every column trains, and counts their steps there; a column whose
+    # predictions overflow part way through an epoch diverges at that row, and
+    # the others go on through the loops over the columns' states with the
+    # step counts the earlier rows kept. Each of them is still the model it
+    # gets alone, and the diverged one fails alone too. (Its class weight
+    # of 1e307 takes its weights near the largest float64 at its first step,
+    # and its predictions beyond it; float32 weights overflow at once.)
+    X, y = make_classification(n_samples=400, n_features=20, n_informative=6, random_state=1)
+    X = X.astype(dtype)
+    folds = [(np.arange(400), np.arange(0))]
+    configs = [("hinge", 1e-4, "l2", None), ("log_loss", 1e-3, "l1", None),
+               ("hinge", 1e-4, "l2", {0: 1e307, 1: 1.0}), ("hinge", 1e-3, "elasticnet", None),
+               ("log_loss", 1e-5, "l2", None), ("hinge", 3e-4, "l1", None)]
+    ests = [SGDClassifier(loss=loss, alpha=alpha, penalty=penalty, class_weight=cw, max_iter=3,
+                          tol=None, random_state=0) for loss, alpha, penalty, cw in configs]
+    before = _core.rows_over_columns()
+    fitted = fit_folds(ests, X, y, folds, errors="return")
+    assert _core.rows_over_columns() > before
+    for est, (got,) in zip(ests, fitted, strict=True):
+        if est.class_weight is not None:
+            assert isinstance(got, ValueError) and "epoch #1" in str(got)
+            with pytest.raises(ValueError, match="epoch #1"):
+                clone(est).fit(X, y)
+        else:
+            _assert_same_model(got, clone(est).fit(X, y))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_plain, n_l1", [(8, 0), (11, 0), (8, 8), (0, 11), (8, 9), (3, 8)])
 def test_row_updates_that_take_the_next_rows_products_equal_separate_fits(dtype, n_plain, n_l1,
                                                                            isa_level):
