@@ -347,8 +347,9 @@ SGDTUNE_ALWAYS_INLINE inline bool column_coefficients(const Loss& loss, const Co
 // a time, then four, then one by one (V void: four). Per-column
 // parameters in arrays: eta, scale, intercept, the target class (tc < 0:
 // regression) and class weights; finite[k] is 0 where the prediction is not
-// finite (the result: whether every one is); loss[k] the column's loss value, where `loss` is given (for the
-// loss sums). Inactive columns get numbers too (the caller zeroes them).
+// finite (the result: whether every one is); loss[k] the column's loss
+// value, where `loss` is given (for the loss sums). Inactive columns get
+// numbers too (the caller zeroes them).
 struct RowColumns {
     const double *P, *scale, *intercept, *eta, *tc, *wpos, *wneg;
     double target, weight;
