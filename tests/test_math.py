@@ -435,6 +435,20 @@ def test_instruction_sets_give_identical_models(dtype, sparse, n_classes):
             assert_array_equal(auto, low, err_msg=level)
 
 
+def _sparse_rows(X, repeated):
+    # CSR of X; repeated: each stored value v as two entries of its column, v + 1 and -1
+    csr = sp.csr_matrix(X)
+    if not repeated:
+        return csr
+    counts = np.diff(csr.indptr)
+    data = np.stack([csr.data + 1, -np.ones_like(csr.data)], axis=1).ravel()
+    indices = np.repeat(csr.indices, 2)
+    indptr = np.concatenate([[0], np.cumsum(2 * counts)])
+    out = sp.csr_matrix((data, indices, indptr), shape=csr.shape)
+    assert not out.has_canonical_format
+    return out
+
+
 def _fit_or_error(est, X, y, **fit_kw):
     # the fitted model's numbers, or the error's text where training diverged
     try:
@@ -445,15 +459,19 @@ def _fit_or_error(est, X, y, **fit_kw):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_one_model_row_loop_gives_the_block_loops_numbers(dtype):
-    # A one-column model at batch_size 1 on dense rows, without averaging,
-    # trains its epochs in a row loop of its own (AVX2 and AVX-512 builds);
-    # the baseline build takes the block's general loop. Each model must be
-    # the same bit for bit, and must diverge at the same epoch: every
-    # schedule, every classification and regression loss, each penalty, the
-    # L2 scale renormalised (alpha 10: the first steps shrink the weights to
-    # nothing), sample and class weights, the tol criterion's loss sums and
-    # early stopping.
+# sparse: CSR rows, canonical ("canonical") or with every value split into
+# two entries of its column ("repeated": the L1 step then visits the row's
+# distinct features)
+@pytest.mark.parametrize("sparse", [None, "canonical", "repeated"])
+def test_one_model_row_loop_gives_the_block_loops_numbers(dtype, sparse):
+    # A one-column model at batch_size 1, without averaging, trains its
+    # epochs in a row loop of its own (AVX2 and AVX-512 builds); the
+    # baseline build takes the block's general loop. Each model must be the
+    # same bit for bit, and must diverge at the same epoch: every schedule,
+    # every classification and regression loss, each penalty, the L2 scale
+    # renormalised (alpha 10: the first steps shrink the weights to nothing),
+    # sample and class weights, the tol criterion's loss sums, early stopping,
+    # and sparse rows' intercept decay.
     if "avx2" not in _isa_levels():
         pytest.skip("the row loop is compiled for AVX2 and AVX-512 only")
     rng = np.random.default_rng(3)
@@ -490,6 +508,8 @@ def test_one_model_row_loop_gives_the_block_loops_numbers(dtype):
         y = y_clf if kind == "clf" else y_reg
         big = kw.pop("big", False)
         X = X_base * dtype(1e30 if dtype == np.float32 else 1e150) if big else X_base
+        if sparse:
+            X = _sparse_rows(X * (np.abs(X_base) > 0.5), sparse == "repeated")
         fits = {}
         for level in ("baseline", _core.isa()):
             _core.limit_isa(level)

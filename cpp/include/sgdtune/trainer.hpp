@@ -1083,22 +1083,19 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         c.result.n_iter = epoch + 1;
     };
 
-    // One column, dense rows one at a time, no averaging, no
-    // passive-aggressive step (a model fitted alone, a search's refit): an
-    // epoch's rows in a loop of their own (solo_epoch), the loss chosen once
-    // an epoch instead of once a row and the block's general bookkeeping left
-    // out. Each row takes the calls and arithmetic the loop over batches
-    // below takes for such a block (the same prefetches, row_dot,
-    // column_coefficients, shrink, update and L1 step), so the numbers are
-    // the same.
+    // One column, rows one at a time, no averaging, no passive-aggressive
+    // step (a model fitted alone, a search's refit): an epoch's rows in a
+    // loop of their own (solo_epoch), the loss chosen once an epoch instead
+    // of once a row and the block's general bookkeeping left out. Each row
+    // takes the calls and arithmetic the loop over batches below takes for
+    // such a block (the same prefetches, row_dot, column_coefficients,
+    // shrink, update and L1 step), so the numbers are the same.
 #if defined(SGDTUNE_X86_DISPATCH) && defined(SGDTUNE_HAVE_VECTORS)
-    const bool solo = dense && b == 1 && K == 1 && members == 1 && avx2_body && !any_pa && !block.averaging;
+    const bool solo = b == 1 && K == 1 && members == 1 && avx2_body && !any_pa && !block.averaging;
     // Trains the epoch's rows; false where the column diverged (at the row
     // whose prediction is not finite, as below).
     auto solo_epoch = [&]() SGDTUNE_ALWAYS_INLINE {
-        if constexpr (!dense) {
-            return true;
-        } else {
+        {
             ColumnState& c = cols[0];
             const bool l2 = has_l2(c.spec.penalty), l1 = has_l1(c.spec.penalty);
             T* const W = block.W.data();
@@ -1128,13 +1125,20 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                         }
                     }
                     const RowIndex* rows = order.data() + r;
+                    if (r + 2 * pf < n_train) row_prefetch_index(X, rows[2 * pf]);
                     if (r + pf < n_train) {  // (row_start's prefetches)
                         const std::int64_t ahead = rows[pf];
                         if (far_rows && r + 2 * pf < n_train) row_prefetch<true>(X, rows[2 * pf]);
-                        row_prefetch(X, ahead);
+                        if constexpr (dense)
+                            row_prefetch(X, ahead);
+                        else
+                            row_prefetch<true>(X, ahead);
                         prefetch(td.y + ahead);
                         if (td.sample_weight) prefetch(td.sample_weight + ahead);
                     }
+                    if (far_weights && r + detail::kPrefetchWeightRows < n_train)  // a row ahead: its weights
+                        weights_prefetch(X, rows[detail::kPrefetchWeightRows], W, Q, static_cast<const T*>(nullptr),
+                                         1);
                     const std::int64_t i = rows[0];
                     const double target = td.y[i], weight = td.sample_weight ? td.sample_weight[i] : 1.0;
                     double p;
@@ -1157,7 +1161,34 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                     const T cs = static_cast<T>(coef / scale);
                     const bool nonzero = cs != T(0);
                     if (opt.fit_intercept) intercept += (0.0 + coef) * opt.intercept_decay;  // (column_sums')
-                    if (l1) {
+                    if constexpr (!dense) {  // (the loop below's choices for a sparse row)
+                        if (l1) {
+                            u += c.l1_ratio * eta * c.spec.alpha;
+                            const auto b0 = X.indptr[i], e0 = X.indptr[i + 1];
+                            if (nonzero && !dedupe) {  // a canonical row: the update and the step in one pass
+                                detail::csr_row_add_l1_one<false, false>(X, i, W, Q, static_cast<T*>(nullptr), cs,
+                                                                         T(0), scale, u, 0.0);
+                            } else if (dedupe) {  // the row's distinct features
+                                if (nonzero)
+                                    row_add(X, i, W, 1, &cs, static_cast<T*>(nullptr), static_cast<const T*>(nullptr),
+                                            true);
+                                touched.clear();
+                                row_features(X, i, [&](std::int64_t j) {
+                                    if (stamp[j] != batch_no) {
+                                        stamp[j] = batch_no;
+                                        touched.push_back(j);
+                                    }
+                                });
+                                l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0, touched.data(),
+                                        static_cast<std::int64_t>(touched.size()));
+                            } else {
+                                l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0, X.indices + b0,
+                                        static_cast<std::int64_t>(e0 - b0));
+                            }
+                        } else if (nonzero) {
+                            row_add(X, i, W, 1, &cs, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true);
+                        }
+                    } else if (l1) {
                         u += c.l1_ratio * eta * c.spec.alpha;
                         if (nonzero) {  // the update and the step in one pass
                             if (rows512)
