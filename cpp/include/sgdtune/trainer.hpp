@@ -1095,123 +1095,121 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
     // Trains the epoch's rows; false where the column diverged (at the row
     // whose prediction is not finite, as below).
     auto solo_epoch = [&]() SGDTUNE_ALWAYS_INLINE {
-        {
-            ColumnState& c = cols[0];
-            const bool l2 = has_l2(c.spec.penalty), l1 = has_l1(c.spec.penalty);
-            T* const W = block.W.data();
-            T* const Q = l1 ? block.Q.data() : nullptr;
-            // the column's numbers in registers through the epoch (the kernels'
-            // stores might otherwise change them, for all the compiler knows)
-            double scale = block.scale[0], intercept = block.intercept[0], u = block.u[0], t = c.t;
-            double sumloss = c.sumloss;
-            auto keep = [&]() SGDTUNE_ALWAYS_INLINE {
-                block.scale[0] = scale;
-                block.intercept[0] = intercept;
-                block.u[0] = u;
-                c.t = t;
-                c.sumloss = sumloss;
-            };
-            return with_loss_isa(avx2_body, c.spec.loss, c.spec.epsilon, [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
-                for (std::int64_t r = 0; r < n_train; ++r, ++batch_no) {
+        ColumnState& c = cols[0];
+        const bool l2 = has_l2(c.spec.penalty), l1 = has_l1(c.spec.penalty);
+        T* const W = block.W.data();
+        T* const Q = l1 ? block.Q.data() : nullptr;
+        // the column's numbers in registers through the epoch (the kernels'
+        // stores might otherwise change them, for all the compiler knows)
+        double scale = block.scale[0], intercept = block.intercept[0], u = block.u[0], t = c.t;
+        double sumloss = c.sumloss;
+        auto keep = [&]() SGDTUNE_ALWAYS_INLINE {
+            block.scale[0] = scale;
+            block.intercept[0] = intercept;
+            block.u[0] = u;
+            c.t = t;
+            c.sumloss = sumloss;
+        };
+        return with_loss_isa(avx2_body, c.spec.loss, c.spec.epsilon, [&](const auto& loss) SGDTUNE_ALWAYS_INLINE {
+            for (std::int64_t r = 0; r < n_train; ++r, ++batch_no) {
+                if (stop.stop_requested()) {
+                    keep();
+                    throw Interrupted();
+                }
+                if (may_poll && (batch_no & poll_mask) == 0) {
+                    stop.maybe_poll();
                     if (stop.stop_requested()) {
                         keep();
                         throw Interrupted();
                     }
-                    if (may_poll && (batch_no & poll_mask) == 0) {
-                        stop.maybe_poll();
-                        if (stop.stop_requested()) {
-                            keep();
-                            throw Interrupted();
-                        }
+                }
+                const RowIndex* rows = order.data() + r;
+                if (r + 2 * pf < n_train) row_prefetch_index(X, rows[2 * pf]);
+                if (r + pf < n_train) {  // (row_start's prefetches)
+                    const std::int64_t ahead = rows[pf];
+                    if (far_rows && r + 2 * pf < n_train) row_prefetch<true>(X, rows[2 * pf]);
+                    if constexpr (dense)
+                        row_prefetch(X, ahead);
+                    else
+                        row_prefetch<true>(X, ahead);
+                    prefetch(td.y + ahead);
+                    if (td.sample_weight) prefetch(td.sample_weight + ahead);
+                }
+                if (far_weights && r + detail::kPrefetchWeightRows < n_train)  // a row ahead: its weights
+                    weights_prefetch(X, rows[detail::kPrefetchWeightRows], W, Q, static_cast<const T*>(nullptr),
+                                     1);
+                const std::int64_t i = rows[0];
+                const double target = td.y[i], weight = td.sample_weight ? td.sample_weight[i] : 1.0;
+                double p;
+                row_dot(X, i, W, 1, acc.data(), &p, true);
+                const double eta = c.sched.eta(t);
+                double coef;
+                if (!detail::column_coefficients(loss, c, eta, &p, scale, intercept, 1, &target, &weight, nullptr,
+                                                 1, 1, &coef, sumloss, nullptr, loss_sum)) {
+                    keep();
+                    return false;
+                }
+                if (l2) {
+                    scale = c.l2_shrunk(scale, eta);
+                    if (scale < detail::kRenormaliseBelow) {
+                        block.scale[0] = scale;
+                        block.renormalise(0);
+                        scale = block.scale[0];
                     }
-                    const RowIndex* rows = order.data() + r;
-                    if (r + 2 * pf < n_train) row_prefetch_index(X, rows[2 * pf]);
-                    if (r + pf < n_train) {  // (row_start's prefetches)
-                        const std::int64_t ahead = rows[pf];
-                        if (far_rows && r + 2 * pf < n_train) row_prefetch<true>(X, rows[2 * pf]);
-                        if constexpr (dense)
-                            row_prefetch(X, ahead);
-                        else
-                            row_prefetch<true>(X, ahead);
-                        prefetch(td.y + ahead);
-                        if (td.sample_weight) prefetch(td.sample_weight + ahead);
-                    }
-                    if (far_weights && r + detail::kPrefetchWeightRows < n_train)  // a row ahead: its weights
-                        weights_prefetch(X, rows[detail::kPrefetchWeightRows], W, Q, static_cast<const T*>(nullptr),
-                                         1);
-                    const std::int64_t i = rows[0];
-                    const double target = td.y[i], weight = td.sample_weight ? td.sample_weight[i] : 1.0;
-                    double p;
-                    row_dot(X, i, W, 1, acc.data(), &p, true);
-                    const double eta = c.sched.eta(t);
-                    double coef;
-                    if (!detail::column_coefficients(loss, c, eta, &p, scale, intercept, 1, &target, &weight, nullptr,
-                                                     1, 1, &coef, sumloss, nullptr, loss_sum)) {
-                        keep();
-                        return false;
-                    }
-                    if (l2) {
-                        scale = c.l2_shrunk(scale, eta);
-                        if (scale < detail::kRenormaliseBelow) {
-                            block.scale[0] = scale;
-                            block.renormalise(0);
-                            scale = block.scale[0];
-                        }
-                    }
-                    const T cs = static_cast<T>(coef / scale);
-                    const bool nonzero = cs != T(0);
-                    if (opt.fit_intercept) intercept += (0.0 + coef) * opt.intercept_decay;  // (column_sums')
-                    if constexpr (!dense) {  // (the loop below's choices for a sparse row)
-                        if (l1) {
-                            u += c.l1_ratio * eta * c.spec.alpha;
-                            const auto b0 = X.indptr[i], e0 = X.indptr[i + 1];
-                            if (nonzero && !dedupe) {  // a canonical row: the update and the step in one pass
-                                detail::csr_row_add_l1_one<false, false>(X, i, W, Q, static_cast<T*>(nullptr), cs,
-                                                                         T(0), scale, u, 0.0);
-                            } else if (dedupe) {  // the row's distinct features
-                                if (nonzero)
-                                    row_add(X, i, W, 1, &cs, static_cast<T*>(nullptr), static_cast<const T*>(nullptr),
-                                            true);
-                                touched.clear();
-                                row_features(X, i, [&](std::int64_t j) {
-                                    if (stamp[j] != batch_no) {
-                                        stamp[j] = batch_no;
-                                        touched.push_back(j);
-                                    }
-                                });
-                                l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0, touched.data(),
-                                        static_cast<std::int64_t>(touched.size()));
-                            } else {
-                                l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0, X.indices + b0,
-                                        static_cast<std::int64_t>(e0 - b0));
-                            }
-                        } else if (nonzero) {
-                            row_add(X, i, W, 1, &cs, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true);
-                        }
-                    } else if (l1) {
+                }
+                const T cs = static_cast<T>(coef / scale);
+                const bool nonzero = cs != T(0);
+                if (opt.fit_intercept) intercept += (0.0 + coef) * opt.intercept_decay;  // (column_sums')
+                if constexpr (!dense) {  // (the loop below's choices for a sparse row)
+                    if (l1) {
                         u += c.l1_ratio * eta * c.spec.alpha;
-                        if (nonzero) {  // the update and the step in one pass
-                            if (rows512)
-                                detail::avx512::row_add_l1_one8<T, false, false>(X.row(i), d, W, Q, nullptr, cs, T(0),
-                                                                                 scale, u, 0.0);
-                            else
-                                detail::row_add_l1_one<T, false, false>(X.row(i), d, W, Q, nullptr, cs, T(0), scale,
-                                                                        u, 0.0);
-                        } else if (rows512) {
-                            detail::avx512::l1_step_one8<T, false>(W, Q, nullptr, d, scale, u, 0.0);
+                        const auto b0 = X.indptr[i], e0 = X.indptr[i + 1];
+                        if (nonzero && !dedupe) {  // a canonical row: the update and the step in one pass
+                            detail::csr_row_add_l1_one<false, false>(X, i, W, Q, static_cast<T*>(nullptr), cs,
+                                                                     T(0), scale, u, 0.0);
+                        } else if (dedupe) {  // the row's distinct features
+                            if (nonzero)
+                                row_add(X, i, W, 1, &cs, static_cast<T*>(nullptr), static_cast<const T*>(nullptr),
+                                        true);
+                            touched.clear();
+                            row_features(X, i, [&](std::int64_t j) {
+                                if (stamp[j] != batch_no) {
+                                    stamp[j] = batch_no;
+                                    touched.push_back(j);
+                                }
+                            });
+                            l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0, touched.data(),
+                                    static_cast<std::int64_t>(touched.size()));
                         } else {
-                            l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0,
-                                    static_cast<const std::int64_t*>(nullptr), d, true);
+                            l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0, X.indices + b0,
+                                    static_cast<std::int64_t>(e0 - b0));
                         }
                     } else if (nonzero) {
                         row_add(X, i, W, 1, &cs, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true);
                     }
-                    t += 1.0;
+                } else if (l1) {
+                    u += c.l1_ratio * eta * c.spec.alpha;
+                    if (nonzero) {  // the update and the step in one pass
+                        if (rows512)
+                            detail::avx512::row_add_l1_one8<T, false, false>(X.row(i), d, W, Q, nullptr, cs, T(0),
+                                                                             scale, u, 0.0);
+                        else
+                            detail::row_add_l1_one<T, false, false>(X.row(i), d, W, Q, nullptr, cs, T(0), scale,
+                                                                    u, 0.0);
+                    } else if (rows512) {
+                        detail::avx512::l1_step_one8<T, false>(W, Q, nullptr, d, scale, u, 0.0);
+                    } else {
+                        l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0,
+                                static_cast<const std::int64_t*>(nullptr), d, true);
+                    }
+                } else if (nonzero) {
+                    row_add(X, i, W, 1, &cs, static_cast<T*>(nullptr), static_cast<const T*>(nullptr), true);
                 }
-                keep();
-                return true;
-            });
-        }
+                t += 1.0;
+            }
+            keep();
+            return true;
+        });
     };
 #else
     const bool solo = false;
