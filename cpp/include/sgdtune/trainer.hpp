@@ -1083,6 +1083,20 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
         c.result.n_iter = epoch + 1;
     };
 
+    // The features a sparse step's L1 step visits where rows may repeat a
+    // column: the distinct non-zero columns of its n rows, into `touched`.
+    [[maybe_unused]] auto distinct_features = [&](const RowIndex* rows, std::int64_t n) {
+        touched.clear();
+        if constexpr (!dense)
+            for (std::int64_t r = 0; r < n; ++r)
+                row_features(X, rows[r], [&](std::int64_t j) {
+                    if (stamp[j] != batch_no) {
+                        stamp[j] = batch_no;
+                        touched.push_back(j);
+                    }
+                });
+    };
+
     // One column, rows one at a time, no averaging, no passive-aggressive
     // step (a model fitted alone, a search's refit): an epoch's rows in a
     // loop of their own (solo_epoch), the loss chosen once an epoch instead
@@ -1171,13 +1185,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                             if (nonzero)
                                 row_add(X, i, W, 1, &cs, static_cast<T*>(nullptr), static_cast<const T*>(nullptr),
                                         true);
-                            touched.clear();
-                            row_features(X, i, [&](std::int64_t j) {
-                                if (stamp[j] != batch_no) {
-                                    stamp[j] = batch_no;
-                                    touched.push_back(j);
-                                }
-                            });
+                            distinct_features(rows, 1);
                             l1_step(W, Q, static_cast<T*>(nullptr), 1, 0, scale, u, 0.0, touched.data(),
                                     static_cast<std::int64_t>(touched.size()));
                         } else {
@@ -1692,14 +1700,7 @@ SGDTUNE_INLINE_INTO_ISA std::vector<ColumnResult> train_block_impl(
                 // The features the L1 step visits: the batch's distinct non-zero
                 // columns (a single row's own, when rows hold no duplicates).
                 if (any_l1 && dedupe) {
-                    touched.clear();
-                    for (std::int64_t r = 0; r < bsz; ++r)
-                        row_features(X, rows[r], [&](std::int64_t j) {
-                            if (stamp[j] != batch_no) {
-                                stamp[j] = batch_no;
-                                touched.push_back(j);
-                            }
-                        });
+                    distinct_features(rows, bsz);
                 }
             }
             if (opt.fit_intercept && !row_fast) detail::column_sums(C.data(), bsz, K, isum.data());
